@@ -1,0 +1,1 @@
+"""SQL analyzer: table ownership, bounded contexts and context graphs from SQL."""

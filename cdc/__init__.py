@@ -1,0 +1,1 @@
+"""Change data capture: Debezium-compatible events from one database to another."""

@@ -1,0 +1,1 @@
+"""ShopCo, the legacy monolith that strangler migrates (Flask + SQLAlchemy, one shared database)."""
