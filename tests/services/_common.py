@@ -1,0 +1,107 @@
+"""Shared helpers for the service fixtures: the skip/fail policy, ports, logs, cache paths."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import signal
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+HOW_TO_INSTALL = "run `make services` (installs it)"
+
+
+def in_ci() -> bool:
+    """Tell whether this run is CI, where no service may be missing."""
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def unavailable(service: str, what: str, how: str) -> NoReturn:
+    """Skip (locally) or fail (under CI) the requesting tests because a service is missing.
+
+    This is the one place the policy lives: one line naming what is missing and how
+    to get it. A service that is present but fails to start is a real failure: use
+    ``broken`` for that.
+    """
+    message = f"{service} unavailable: {what}; {how}"
+    if in_ci():
+        pytest.fail(f"{message} (CI=true: services must not be missing)", pytrace=False)
+    pytest.skip(message)
+
+
+def broken(service: str, what: str, log: Path | None = None) -> NoReturn:
+    """Fail the requesting tests because a service that should work did not start."""
+    tail = f"\n--- last lines of {log} ---\n{log_tail(log)}" if log else ""
+    pytest.fail(f"{service} failed to start: {what}{tail}", pytrace=False)
+
+
+def log_tail(path: Path, lines: int = 40) -> str:
+    """Return the last lines of a log file, or a note that it is missing."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as exc:
+        return f"(no log: {exc})"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    """Tell whether something accepts TCP connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(ready: Callable[[], bool], alive: Callable[[], bool], timeout: float) -> bool:
+    """Poll ``ready`` until it holds; give up when ``alive`` turns false or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ready():
+            return True
+        if not alive():
+            return False
+        time.sleep(0.1)
+    return False
+
+
+def cache_root() -> Path:
+    """Return the cache folder shared with scripts/ensure-services.sh (outside the repo)."""
+    if explicit := os.environ.get("STRANGLER_CACHE_DIR"):
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "strangler"
+
+
+def kafka_version() -> str:
+    """Return the Kafka version pinned in scripts/kafka/pom.xml."""
+    pom = (REPO_ROOT / "scripts" / "kafka" / "pom.xml").read_text()
+    match = re.search(r"<kafka\.version>([^<]+)</kafka\.version>", pom)
+    if match is None:
+        raise RuntimeError("scripts/kafka/pom.xml names no <kafka.version>")
+    return match.group(1).strip()
+
+
+def die_with_parent(sig: signal.Signals) -> Callable[[], None]:
+    """Return a Popen ``preexec_fn`` that has the kernel send ``sig`` to the child when
+    pytest dies without tearing it down, so a killed session leaves no server behind."""
+
+    def arm() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, sig)  # PR_SET_PDEATHSIG
+
+    return arm

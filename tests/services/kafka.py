@@ -1,0 +1,190 @@
+"""The `kafka` session fixture: a throwaway single-node KRaft Apache Kafka 4.x broker.
+
+The broker jars come from Maven Central via scripts/ensure-services.sh (cached in
+``~/.cache/strangler/kafka-<version>/libs``; override with ``STRANGLER_KAFKA_LIBS``).
+One combined broker+controller node runs on free loopback ports with a temp data dir,
+small heap and single-replica internal topics, logging to a file; it is killed with
+its process group at session end. Set ``STRANGLER_TEST_KAFKA_BOOTSTRAP`` (host:port)
+to use an existing cluster instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ._common import (
+    HOW_TO_INSTALL,
+    broken,
+    cache_root,
+    die_with_parent,
+    free_port,
+    kafka_version,
+    port_open,
+    unavailable,
+    wait_until,
+)
+
+ENV_BOOTSTRAP = "STRANGLER_TEST_KAFKA_BOOTSTRAP"
+ENV_LIBS = "STRANGLER_KAFKA_LIBS"
+SERVICE = "Apache Kafka"
+# Small, fast JVM: C1-only JIT and serial GC start quicker on 2 cores; ample for tests.
+JVM_OPTS = ["-Xms64m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+            "-Djava.awt.headless=true"]  # fmt: skip
+READY_LINE = "Kafka Server started"
+LOG4J2 = """\
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = file
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = {log}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+logger.raft.name = org.apache.kafka.raft
+logger.raft.level = WARN
+"""
+
+
+@dataclass(frozen=True)
+class KafkaBroker:
+    """A Kafka cluster for tests: ``bootstrap`` is "host:port" for kafka-python clients.
+
+    ``log`` is the broker's log file (None for a cluster given by the env var).
+    """
+
+    bootstrap: str
+    log: Path | None = None
+
+    def unique_topic(self, prefix: str = "test") -> str:
+        """Return a topic name no other test uses, so tests sharing the broker don't mix."""
+        return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def _server_properties(data: Path, port: int, controller_port: int) -> str:
+    props = {
+        "process.roles": "broker,controller",
+        "node.id": "1",
+        "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
+        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "controller.listener.names": "CONTROLLER",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "log.dirs": str(data),
+        "num.partitions": "1",
+        "auto.create.topics.enable": "true",
+        "offsets.topic.replication.factor": "1",
+        "offsets.topic.num.partitions": "1",
+        "transaction.state.log.replication.factor": "1",
+        "transaction.state.log.min.isr": "1",
+        "transaction.state.log.num.partitions": "1",
+        "share.coordinator.state.topic.replication.factor": "1",
+        "share.coordinator.state.topic.min.isr": "1",
+        "group.initial.rebalance.delay.ms": "0",
+    }
+    return "".join(f"{key}={value}\n" for key, value in props.items())
+
+
+def _libs_dir() -> Path:
+    explicit = os.environ.get(ENV_LIBS)
+    libs = Path(explicit) if explicit else cache_root() / f"kafka-{kafka_version()}" / "libs"
+    if not any(libs.glob("kafka_2.13-*.jar")):
+        unavailable(SERVICE, f"no Kafka broker jars in {libs}",
+                    f"{HOW_TO_INSTALL} or set {ENV_BOOTSTRAP}")  # fmt: skip
+    return libs
+
+
+@dataclass
+class _Node:
+    root: Path
+    process: subprocess.Popen[bytes]
+    broker: KafkaBroker
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def start_broker() -> _Node:
+    """Format a KRaft data dir and start one broker+controller node; fail with its log."""
+    java = shutil.which("java")
+    if java is None:
+        unavailable(SERVICE, "no `java` (Java 17+) to run the broker",
+                    f"{HOW_TO_INSTALL} or set {ENV_BOOTSTRAP}")  # fmt: skip
+    libs = _libs_dir()
+    root = Path(tempfile.mkdtemp(prefix="strangler-kafka-"))
+    log, config = root / "broker.log", root / "server.properties"
+    port, controller_port = free_port(), free_port()
+    config.write_text(_server_properties(root / "data", port, controller_port))
+    (root / "log4j2.properties").write_text(LOG4J2.format(log=log))
+    log.touch()
+    base = [java, *JVM_OPTS, f"-Dlog4j2.configurationFile={root / 'log4j2.properties'}",
+            "-cp", f"{libs}/*"]  # fmt: skip
+    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    fmt = subprocess.run(
+        [*base, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    if fmt.returncode != 0:
+        broken(SERVICE, f"StorageTool format exited {fmt.returncode}: "
+               f"{(fmt.stderr or fmt.stdout).strip()[-2000:]}", log)  # fmt: skip
+    with (root / "stdout.log").open("ab") as out:
+        process = subprocess.Popen(
+            [*base, "kafka.Kafka", str(config)], stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=die_with_parent(signal.SIGTERM),
+        )  # fmt: skip
+    node = _Node(root, process, KafkaBroker(f"127.0.0.1:{port}", log))
+
+    def ready() -> bool:
+        return READY_LINE in log.read_text(errors="replace") and port_open(port)
+
+    if not wait_until(ready, lambda: process.poll() is None, 90):
+        code = process.poll()
+        if code is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        # The temp dir stays behind on purpose: its logs explain the failure.
+        broken(SERVICE, f"broker not ready on port {port} (exit code {code}); "
+               f"stdout in {root / 'stdout.log'}", log)  # fmt: skip
+    return node
+
+
+def _external(bootstrap: str) -> KafkaBroker:
+    first = bootstrap.split(",")[0].strip()
+    host, _, port_text = first.rpartition(":")
+    if not host or not port_text.isdigit():
+        raise ValueError(f"{ENV_BOOTSTRAP} must be host:port[,host:port...], got {bootstrap!r}")
+    if not port_open(int(port_text), host):
+        unavailable(SERVICE, f"nothing listens at {ENV_BOOTSTRAP}={bootstrap}",
+                    "start that cluster or unset it")  # fmt: skip
+    return KafkaBroker(bootstrap)
+
+
+@pytest.fixture(scope="session")
+def kafka() -> Iterator[KafkaBroker]:
+    """A Kafka cluster for the whole session (private throwaway KRaft broker by default)."""
+    if bootstrap := os.environ.get(ENV_BOOTSTRAP):
+        yield _external(bootstrap)
+        return
+    node = start_broker()
+    try:
+        yield node.broker
+    finally:
+        node.stop()
