@@ -73,7 +73,8 @@ fi
 # --- Apache Kafka broker jars -----------------------------------------------------
 pom=scripts/kafka/pom.xml
 kafka_version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$pom")
-cache_root=${STRANGLER_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/strangler}
+home=${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
+cache_root=${STRANGLER_CACHE_DIR:-${XDG_CACHE_HOME:-$home/.cache}/strangler}
 kafka_home=$cache_root/kafka-$kafka_version
 pom_hash=$(sha256sum "$pom" | cut -c1-16)
 
