@@ -11,6 +11,8 @@ to use an existing cluster instead.
 from __future__ import annotations
 
 import base64
+import contextlib
+import hashlib
 import os
 import shutil
 import signal
@@ -109,16 +111,58 @@ class _Node:
     root: Path
     process: subprocess.Popen[bytes]
     broker: KafkaBroker
+    archive: _ClassArchive
 
     def stop(self) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+        self.archive.publish(clean_exit=self.process.returncode in (0, 143, -15))
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class _ClassArchive:
+    """An AppCDS class-data archive of the broker's classes, which halves JVM start-up.
+
+    The first session records it when its broker exits; later sessions map it. It is
+    keyed by the java binary and the jar set, and the JVM itself ignores (with a
+    warning) an archive that does not match, so a stale one only costs speed.
+    """
+
+    path: Path
+    pending: Path
+
+    @classmethod
+    def for_(cls, java: str, libs: Path) -> _ClassArchive:
+        real = Path(java).resolve()
+        jars = sorted((jar.name, jar.stat().st_size) for jar in libs.glob("*.jar"))
+        key = repr((str(real), real.stat().st_mtime_ns, str(libs), jars))
+        path = cache_root() / "kafka-cds" / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.jsa"
+        return cls(path, path.with_name(f"{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:6]}.tmp"))
+
+    def use_flags(self) -> list[str]:
+        return [f"-XX:SharedArchiveFile={self.path}"] if self.path.is_file() else []
+
+    def broker_flags(self) -> list[str]:
+        if self.path.is_file():
+            return self.use_flags()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return []
+        return [f"-XX:ArchiveClassesAtExit={self.pending}"]
+
+    def publish(self, clean_exit: bool) -> None:
+        """Move a freshly recorded archive into place (atomically: sessions run at once)."""
+        with contextlib.suppress(OSError):
+            if clean_exit and self.pending.is_file() and self.pending.stat().st_size:
+                os.replace(self.pending, self.path)
+            self.pending.unlink(missing_ok=True)
 
 
 def start_broker() -> _Node:
@@ -136,9 +180,11 @@ def start_broker() -> _Node:
     log.touch()
     base = [java, *JVM_OPTS, f"-Dlog4j2.configurationFile={root / 'log4j2.properties'}",
             "-cp", f"{libs}/*"]  # fmt: skip
+    archive = _ClassArchive.for_(java, libs)
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     fmt = subprocess.run(
-        [*base, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)],
+        [*base, *archive.use_flags(), "kafka.tools.StorageTool", "format",
+         "-t", cluster_id, "-c", str(config)],
         capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
     if fmt.returncode != 0:
@@ -146,11 +192,11 @@ def start_broker() -> _Node:
                f"{(fmt.stderr or fmt.stdout).strip()[-2000:]}", log)  # fmt: skip
     with (root / "stdout.log").open("ab") as out:
         process = subprocess.Popen(
-            [*base, "kafka.Kafka", str(config)], stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            [*base, *archive.broker_flags(), "kafka.Kafka", str(config)],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
             preexec_fn=die_with_parent(signal.SIGTERM),
         )  # fmt: skip
-    node = _Node(root, process, KafkaBroker(f"127.0.0.1:{port}", log))
+    node = _Node(root, process, KafkaBroker(f"127.0.0.1:{port}", log), archive)
 
     def ready() -> bool:
         return READY_LINE in log.read_text(errors="replace") and port_open(port)
@@ -160,6 +206,7 @@ def start_broker() -> _Node:
         if code is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        archive.publish(clean_exit=False)
         # The temp dir stays behind on purpose: its logs explain the failure.
         broken(SERVICE, f"broker not ready on port {port} (exit code {code}); "
                f"stdout in {root / 'stdout.log'}", log)  # fmt: skip
