@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from services import _common
+from services import postgres as postgres_service
 from services.kafka import KafkaBroker
 from services.postgres import PostgresServer
 from sqlalchemy import create_engine, text
@@ -59,6 +61,29 @@ def test_created_databases_are_isolated_from_each_other(postgres: PostgresServer
 def test_create_database_rejects_an_unsafe_name(postgres: PostgresServer) -> None:
     with pytest.raises(ValueError, match="must match"):
         postgres.create_database('x"; DROP DATABASE postgres; --')
+
+
+def test_a_cluster_whose_port_gets_taken_starts_again_on_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        ports = iter([taken])
+        monkeypatch.setattr(
+            postgres_service, "free_port", lambda: next(ports, None) or _common.free_port()
+        )
+        cluster = _common.start_with_retries("PostgreSQL", postgres_service.start_cluster)
+    try:
+        assert cluster.server.port != taken
+        conn = cluster.server.connect()
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+            assert cur.fetchone() == (1,)
+        conn.close()
+    finally:
+        cluster.stop()
 
 
 # --- Kafka --------------------------------------------------------------------------

@@ -10,11 +10,13 @@ import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import pytest
 
+T = TypeVar("T")
 REPO_ROOT = Path(__file__).resolve().parents[2]
+_BIND_ERRORS = ("Address already in use", "could not bind", "BindException")
 HOW_TO_INSTALL = "run `make services` (installs it)"
 
 
@@ -40,6 +42,31 @@ def broken(service: str, what: str, log: Path | None = None) -> NoReturn:
     """Fail the requesting tests because a service that should work did not start."""
     tail = f"\n--- last lines of {log} ---\n{log_tail(log)}" if log else ""
     pytest.fail(f"{service} failed to start: {what}{tail}", pytrace=False)
+
+
+class PortTaken(Exception):
+    """A server lost the race for the free port picked for it; starting again may work."""
+
+
+def check_port_clash(log: Path) -> None:
+    """Raise PortTaken if a failed server's log says its port was taken meanwhile."""
+    tail = log_tail(log)
+    if any(marker in tail for marker in _BIND_ERRORS):
+        raise PortTaken(tail)
+
+
+def start_with_retries(service: str, start: Callable[[], T], attempts: int = 3) -> T:
+    """Run ``start``, again with fresh ports when another process took them first."""
+    for _ in range(attempts - 1):
+        try:
+            return start()
+        except PortTaken:
+            continue
+    try:
+        return start()
+    except PortTaken as exc:
+        pytest.fail(f"{service} failed to start: its port was taken {attempts} times\n{exc}",
+                    pytrace=False)  # fmt: skip
 
 
 def log_tail(path: Path, lines: int = 40) -> str:

@@ -27,12 +27,15 @@ import pytest
 
 from ._common import (
     HOW_TO_INSTALL,
+    PortTaken,
     broken,
     cache_root,
+    check_port_clash,
     die_with_parent,
     free_port,
     kafka_version,
     port_open,
+    start_with_retries,
     unavailable,
     wait_until,
 )
@@ -207,6 +210,11 @@ def start_broker() -> _Node:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         archive.publish(clean_exit=False)
+        try:
+            check_port_clash(log)
+        except PortTaken:
+            shutil.rmtree(root, ignore_errors=True)
+            raise
         # The temp dir stays behind on purpose: its logs explain the failure.
         broken(SERVICE, f"broker not ready on port {port} (exit code {code}); "
                f"stdout in {root / 'stdout.log'}", log)  # fmt: skip
@@ -230,7 +238,7 @@ def kafka() -> Iterator[KafkaBroker]:
     if bootstrap := os.environ.get(ENV_BOOTSTRAP):
         yield _external(bootstrap)
         return
-    node = start_broker()
+    node = start_with_retries(SERVICE, start_broker)
     try:
         yield node.broker
     finally:

@@ -8,6 +8,7 @@ loopback connections, runs with fsync off, and is removed at session end. Set
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
 import pwd
@@ -25,7 +26,17 @@ import psycopg2
 import pytest
 from sqlalchemy.engine import URL, make_url
 
-from ._common import HOW_TO_INSTALL, broken, die_with_parent, free_port, unavailable, wait_until
+from ._common import (
+    HOW_TO_INSTALL,
+    PortTaken,
+    broken,
+    check_port_clash,
+    die_with_parent,
+    free_port,
+    start_with_retries,
+    unavailable,
+    wait_until,
+)
 
 ENV_URL = "STRANGLER_TEST_POSTGRES_URL"
 SERVICE = "PostgreSQL"
@@ -194,11 +205,18 @@ def start_cluster() -> _Cluster:
             user=as_user, group=as_user, extra_groups=[] if as_user else None,
         )  # fmt: skip
     cluster = _Cluster(root, process, PostgresServer("127.0.0.1", port, "postgres"), log)
-    if not wait_until(lambda: _accepts(cluster.server), lambda: process.poll() is None, 60):
+    # Probe through the private socket: a process that stole the TCP port can't fool it.
+    via_socket = dataclasses.replace(cluster.server, host=str(sock))
+    if not wait_until(lambda: _accepts(via_socket), lambda: process.poll() is None, 60):
         code = process.poll()
         if code is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        try:
+            check_port_clash(log)
+        except PortTaken:
+            shutil.rmtree(root, ignore_errors=True)
+            raise
         # The temp dir stays behind on purpose: its log explains the failure.
         broken(SERVICE, f"server not ready on port {port} (exit code {code})", log)
     return cluster
@@ -224,8 +242,9 @@ def _external(url_text: str) -> PostgresServer:
         database=url.database or "postgres",
     )
     if not _accepts(server):
+        shown = url.render_as_string(hide_password=True)
         unavailable(
-            SERVICE, f"cannot connect to {ENV_URL}={url!r}", "start that server or unset it"
+            SERVICE, f"cannot connect to {ENV_URL}={shown}", "start that server or unset it"
         )
     return server
 
@@ -238,7 +257,7 @@ def postgres() -> Iterator[PostgresServer]:
         yield server
         server.drop_created()
         return
-    cluster = start_cluster()
+    cluster = start_with_retries(SERVICE, start_cluster)
     try:
         yield cluster.server
     finally:
