@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from services.kafka import KafkaBroker, kafka
-from services.postgres import PostgresServer, postgres
+
+from tests.services.kafka import KafkaBroker, kafka
+from tests.services.postgres import PostgresServer, postgres
 
 __all__ = ["KafkaBroker", "PostgresServer", "kafka", "postgres"]
 

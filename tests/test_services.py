@@ -11,12 +11,13 @@ from collections.abc import Iterator
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
-from services import _common
-from services import postgres as postgres_service
-from services.kafka import KafkaBroker
-from services.postgres import PostgresServer
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
+
+from tests.services import _common
+from tests.services import postgres as postgres_service
+from tests.services.kafka import KafkaBroker
+from tests.services.postgres import PostgresServer
 
 # --- PostgreSQL ---------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""The test suite (a package, so that test folders never shadow the real packages)."""
