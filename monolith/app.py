@@ -19,7 +19,7 @@ def create_app(config: MonolithConfig | None = None) -> Flask:
     The app never creates tables: run `strangler monolith migrate` first.
     """
     config = config or load_config()
-    app = Flask("monolith")
+    app = Flask(__name__)
     app.config["SHOPCO"] = config
     app.json.sort_keys = False  # type: ignore[attr-defined]
     configure_logging(config.log_level_number)
