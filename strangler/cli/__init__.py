@@ -12,6 +12,10 @@ from strangler import __version__
 # (mitmproxy, sqlglot, kafka) are paid only by the verb that needs them.
 # name -> (module:attribute, one-line purpose shown by --help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "analyze": (
+        "strangler.cli.analyze:analyze",
+        "Suggest bounded contexts, table owners and an extraction order from SQL.",
+    ),
     "demo": ("strangler.cli.demo:demo", "Run the bundled ShopCo demo on embedded defaults."),
     "monolith": (
         "strangler.cli.monolith:monolith",

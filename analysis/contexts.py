@@ -1,0 +1,144 @@
+"""From communities to contexts: names, pins, endpoint routing and table ownership. Pure."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import networkx as nx
+
+from analysis.access import AccessModel
+from analysis.model import Context, TableInfo
+from analysis.overrides import Overrides
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """The suggested split: contexts, each table's ownership, each endpoint's context."""
+
+    contexts: tuple[Context, ...]
+    tables: dict[str, TableInfo]
+    endpoint_context: dict[str, str]
+    table_context: dict[str, str]
+
+
+def assign(
+    model: AccessModel, graph: nx.Graph, groups: list[frozenset[str]], overrides: Overrides
+) -> Assignment:
+    """Name the groups, apply pins, route endpoints and find each table's owner."""
+    table_context = _named(graph, groups, overrides)
+    endpoint_context = {
+        e: c for e in model.endpoints if (c := _endpoint_context(model, e, table_context))
+    }
+    tables = {
+        t: _table_info(model, graph, t, table_context, endpoint_context) for t in model.tables
+    }
+    by_context: dict[str, list[str]] = defaultdict(list)
+    for table, context in table_context.items():
+        by_context[context].append(table)
+    routed: dict[str, list[str]] = defaultdict(list)
+    for endpoint, context in endpoint_context.items():
+        routed[context].append(endpoint)
+    contexts = tuple(
+        Context(name, tuple(sorted(members)), tuple(sorted(routed.get(name, []))))
+        for name, members in sorted(by_context.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    )
+    return Assignment(contexts, tables, endpoint_context, table_context)
+
+
+def _named(graph: nx.Graph, groups: list[frozenset[str]], overrides: Overrides) -> dict[str, str]:
+    """Give every group a name (override, pin majority, or its most central table)."""
+    table_context: dict[str, str] = {}
+    used: set[str] = set()
+    for group in groups:
+        name = _group_name(graph, group, overrides, used)
+        used.add(name)
+        for table in group:
+            table_context[table] = name
+    for table, name in overrides.pin.items():
+        if table in table_context:
+            table_context[table] = name
+    return table_context
+
+
+def _group_name(
+    graph: nx.Graph, group: frozenset[str], overrides: Overrides, used: set[str]
+) -> str:
+    for table in sorted(group):
+        if table in overrides.names and overrides.names[table] not in used:
+            return overrides.names[table]
+    pins = sorted(overrides.pin[t] for t in group if t in overrides.pin)
+    if pins:
+        best = max(sorted(set(pins)), key=pins.count)
+        if best not in used:
+            return best
+    inner = graph.subgraph(group)
+    central = sorted(group, key=lambda t: (-inner.degree(t, weight="weight"), t))
+    for table in central:
+        name = table.rpartition(".")[2]
+        if name not in used:
+            return name
+    return central[0]
+
+
+def _endpoint_context(model: AccessModel, endpoint: str, table_context: dict[str, str]) -> str:
+    """The context owning most of what the endpoint writes (or reads, if it writes nothing)."""
+    for volume in (model.writes.get(endpoint, {}), model.reads.get(endpoint, {})):
+        per_context: dict[str, int] = defaultdict(int)
+        for table, count in volume.items():
+            if table in table_context:
+                per_context[table_context[table]] += count
+        if per_context:
+            return max(sorted(per_context), key=lambda c: per_context[c])
+    return ""
+
+
+def _table_info(
+    model: AccessModel,
+    graph: nx.Graph,
+    table: str,
+    table_context: dict[str, str],
+    endpoint_context: dict[str, str],
+) -> TableInfo:
+    readers = sorted(e for e in model.endpoints if model.reads.get(e, {}).get(table))
+    writers = sorted(e for e in model.endpoints if model.writes.get(e, {}).get(table))
+    context = table_context[table]
+    owner, confidence, basis = context, 0.0, "schema"
+    for name, users, volumes in (
+        ("writes", writers, model.writes),
+        ("reads", readers, model.reads),
+    ):
+        per_context: dict[str, int] = defaultdict(int)
+        for endpoint in users:
+            per_context[endpoint_context.get(endpoint, "")] += volumes[endpoint][table]
+        per_context.pop("", None)
+        if per_context:
+            owner = max(sorted(per_context), key=lambda c: per_context[c])
+            confidence = per_context[owner] / sum(per_context.values())
+            if name == "reads":
+                confidence *= 0.5  # read-only evidence of ownership is weaker
+            basis = name
+            break
+    if basis == "schema":
+        confidence = 0.5 * _inner_share(graph, table, table_context)
+    writing_contexts = {endpoint_context.get(e) for e in writers} - {None, ""}
+    return TableInfo(
+        name=table,
+        context=context,
+        owner=owner,
+        owner_confidence=round(confidence, 3),
+        owner_basis=basis,
+        readers=tuple(readers),
+        writers=tuple(writers),
+        shared=len(writing_contexts) > 1,
+    )
+
+
+def _inner_share(graph: nx.Graph, table: str, table_context: dict[str, str]) -> float:
+    """Share of a table's edge weight that stays inside its own context."""
+    total = inner = 0.0
+    for neighbour, data in graph[table].items():
+        total += data["weight"]
+        if table_context.get(neighbour) == table_context[table]:
+            inner += data["weight"]
+    return inner / total if total else 0.0

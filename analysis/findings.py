@@ -1,0 +1,153 @@
+"""Coupling findings, each with the tables and endpoints involved and a remedy. Pure."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from analysis.access import AccessModel
+from analysis.contexts import Assignment
+from analysis.model import Finding
+
+_SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
+
+
+def find_all(model: AccessModel, split: Assignment) -> list[Finding]:
+    """Every finding, most severe first."""
+    found = [
+        *_shared_tables(split),
+        *_cross_context_joins(model, split),
+        *_cross_context_fks(model, split),
+        *_multi_context_writers(model, split),
+        *_nano_contexts(model, split),
+        *_unused_tables(model),
+    ]
+    return sorted(found, key=lambda f: (_SEVERITY_ORDER[f.severity], f.kind, f.tables))
+
+
+def _shared_tables(split: Assignment) -> list[Finding]:
+    found = []
+    for table, info in sorted(split.tables.items()):
+        if not info.shared:
+            continue
+        contexts = sorted({split.endpoint_context[e] for e in info.writers})
+        others = [c for c in contexts if c != info.owner]
+        found.append(
+            Finding(
+                "shared_table",
+                "high",
+                f"{table} is written by {len(contexts)} contexts ({', '.join(contexts)})",
+                (table,),
+                info.writers,
+                f"make {info.owner} the only writer of {table}; {', '.join(others)} call its "
+                "API or publish events it consumes instead of writing the table directly",
+            )
+        )
+    return found
+
+
+def _cross_context_joins(model: AccessModel, split: Assignment) -> list[Finding]:
+    found = []
+    for (a, b), endpoints in sorted(model.join_endpoints.items()):
+        ca, cb = split.table_context.get(a), split.table_context.get(b)
+        if ca is None or cb is None or ca == cb:
+            continue
+        found.append(
+            Finding(
+                "cross_context_join",
+                "medium",
+                f"{a} ({ca}) is joined with {b} ({cb}) by {len(endpoints)} endpoint(s)",
+                (a, b),
+                endpoints,
+                "replace the join with API composition, or keep a read-only replica of the "
+                "other context's table fed by CDC",
+            )
+        )
+    return found
+
+
+def _cross_context_fks(model: AccessModel, split: Assignment) -> list[Finding]:
+    found = []
+    for fk in model.foreign_keys:
+        ca, cb = split.table_context.get(fk.table), split.table_context.get(fk.ref_table)
+        if ca is None or cb is None or ca == cb:
+            continue
+        columns = ", ".join(fk.columns)
+        found.append(
+            Finding(
+                "cross_context_fk",
+                "medium",
+                f"{fk.table}({columns}) in {ca} references {fk.ref_table} in {cb}",
+                (fk.table, fk.ref_table),
+                (),
+                f"cut this foreign key at extraction: keep {columns} as a plain id and check it "
+                f"through {cb}'s API or events",
+            )
+        )
+    return found
+
+
+def _multi_context_writers(model: AccessModel, split: Assignment) -> list[Finding]:
+    found = []
+    for endpoint in model.endpoints:
+        written = model.writes.get(endpoint, {})
+        contexts = sorted({split.table_context[t] for t in written if t in split.table_context})
+        if len(contexts) < 2:
+            continue
+        found.append(
+            Finding(
+                "multi_context_write",
+                "high",
+                f"{endpoint} writes in {len(contexts)} contexts ({', '.join(contexts)}): "
+                "a distributed transaction once they are split",
+                tuple(sorted(written)),
+                (endpoint,),
+                "saga candidate: one local transaction per context with compensations, "
+                "driven by events; avoid a synchronous call chain across services",
+            )
+        )
+    return found
+
+
+def _nano_contexts(model: AccessModel, split: Assignment) -> list[Finding]:
+    if len(split.contexts) < 2:
+        return []
+    weight: dict[str, int] = defaultdict(int)
+    for endpoint in model.endpoints:
+        for table in model.touched(endpoint):
+            weight[split.table_context.get(table, "")] += 1
+    found = []
+    for context in split.contexts:
+        if len(context.tables) > 1:
+            continue
+        found.append(
+            Finding(
+                "nano_context",
+                "low",
+                f"context {context.name} has a single table and "
+                f"{len(context.endpoints)} endpoint(s)",
+                context.tables,
+                context.endpoints,
+                "too small to be a service on its own: merge it with the context it is most "
+                "used with, unless it is a deliberate generic subdomain",
+            )
+        )
+    return found
+
+
+def _unused_tables(model: AccessModel) -> list[Finding]:
+    if not model.has_workload:
+        return []
+    unused = sorted(set(model.tables) - model.accessed())
+    if not unused:
+        return []
+    return [
+        Finding(
+            "unused_table",
+            "info",
+            f"{len(unused)} table(s) never accessed by the workload: {', '.join(unused)}",
+            tuple(unused),
+            (),
+            "check with a longer or fuller workload; tables that stay unused are candidates "
+            "for removal rather than extraction",
+        )
+    ]

@@ -1,0 +1,167 @@
+"""The analysis run: read every input, then model, cluster, judge and measure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import networkx as nx
+
+from analysis.access import AccessModel, build_access
+from analysis.cluster import communities
+from analysis.contexts import Assignment, assign
+from analysis.errors import AnalysisError
+from analysis.findings import find_all
+from analysis.graph import table_graph
+from analysis.metrics import compute
+from analysis.model import ExtractionStep, Finding, Schema, Workload
+from analysis.overrides import Overrides, check_tables, read_overrides, read_reference
+from analysis.plan import extraction_plan
+from analysis.sources.attribution_log import read_attribution_log
+from analysis.sources.database import read_database
+from analysis.sources.ddl import read_schema_path
+from analysis.sources.pg_log import DEFAULT_PREFIX, read_pg_log
+from analysis.sources.pg_stat import read_pg_stat_statements
+from analysis.sources.sql_dir import read_sql_dir
+from analysis.sqltext import resolve_dialect
+from analysis.workload import WorkloadBuilder
+
+# progress(label, total) returns a function to call with each step's size
+ProgressFactory = Callable[[str, int], Callable[[int], None]]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything `strangler analyze` was given."""
+
+    schema: tuple[Path, ...] = ()
+    db: str | None = None
+    logs: tuple[Path, ...] = ()
+    sql_dirs: tuple[Path, ...] = ()
+    pg_logs: tuple[Path, ...] = ()
+    pg_log_prefix: str = DEFAULT_PREFIX
+    pg_attribute_by: str = "a"
+    pg_stat_statements: tuple[Path, ...] = ()
+    dialect: str | None = None
+    overrides: Path | None = None
+    reference: Path | None = None
+    seed: int = 42
+    resolution: float = 1.0
+    max_examples: int = 5
+
+    def has_workload(self) -> bool:
+        return bool(self.logs or self.sql_dirs or self.pg_logs or self.pg_stat_statements)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything the renderers need."""
+
+    mode: str
+    schema: Schema
+    workload: Workload
+    model: AccessModel
+    graph: nx.Graph
+    split: Assignment
+    findings: tuple[Finding, ...]
+    plan: tuple[ExtractionStep, ...]
+    metrics: dict[str, float | int | None]
+    overrides: Overrides = field(default_factory=Overrides)
+    inputs: dict[str, object] = field(default_factory=dict)
+
+
+def run(inputs: Inputs, progress: ProgressFactory | None = None) -> Analysis:
+    """Analyze the inputs; raises AnalysisError naming the first unusable one."""
+    if not inputs.schema and not inputs.db and not inputs.has_workload():
+        raise AnalysisError(
+            "nothing to analyze: give at least one of --schema, --db, --log, --sql-dir, "
+            "--pg-log or --pg-stat-statements"
+        )
+    dialect = resolve_dialect(inputs.dialect)
+    overrides = read_overrides(inputs.overrides) if inputs.overrides else Overrides()
+    reference = read_reference(inputs.reference) if inputs.reference else None
+    schema = _read_schema(inputs, dialect)
+    workload = _read_workload(inputs, dialect, progress)
+    if inputs.has_workload() and not workload.observations and not schema.tables:
+        raise AnalysisError(
+            f"no statement could be parsed ({workload.unparsed_count} unparsed; first: "
+            f"{workload.unparsed[0].reason if workload.unparsed else 'none'})"
+        )
+    probe = build_access(schema, workload)
+    check_tables(overrides, probe.tables)
+    model = build_access(schema, workload, overrides.ignore, overrides.ignore_endpoints)
+    if not model.tables:
+        raise AnalysisError("no tables found in the inputs (empty input)")
+    graph = table_graph(model)
+    groups = communities(
+        graph,
+        resolution=overrides.resolution or inputs.resolution,
+        seed=inputs.seed if overrides.seed is None else overrides.seed,
+        target=overrides.contexts,
+    )
+    split = assign(model, graph, groups, overrides)
+    metrics = compute(model, graph, split.table_context, split.endpoint_context, reference)
+    return Analysis(
+        mode="workload" if model.has_workload else "schema-only",
+        schema=schema,
+        workload=workload,
+        model=model,
+        graph=graph,
+        split=split,
+        findings=tuple(find_all(model, split)),
+        plan=tuple(extraction_plan(model, split)),
+        metrics=metrics,
+        overrides=overrides,
+        inputs=_summary(inputs, dialect),
+    )
+
+
+def _read_schema(inputs: Inputs, dialect: str | None) -> Schema:
+    parts = [read_schema_path(p, dialect) for p in inputs.schema]
+    if inputs.db:
+        parts.append(read_database(inputs.db))
+    if not parts:
+        return Schema()
+    columns = {k: v for s in parts for k, v in s.columns.items()}
+    return Schema(
+        tables=tuple(sorted(columns)),
+        columns=columns,
+        primary_keys={k: v for s in parts for k, v in s.primary_keys.items()},
+        foreign_keys=tuple(fk for s in parts for fk in s.foreign_keys),
+        statements=sum(s.statements for s in parts),
+        unparsed=tuple(u for s in parts for u in s.unparsed),
+    )
+
+
+def _read_workload(
+    inputs: Inputs, dialect: str | None, progress: ProgressFactory | None
+) -> Workload:
+    builder = WorkloadBuilder(max_examples=inputs.max_examples)
+    for log in inputs.logs:
+        size = log.stat().st_size if log.is_file() else 0
+        tick = progress(f"reading {log.name}", size) if progress else None
+        read_attribution_log(log, builder, tick)
+    for folder in inputs.sql_dirs:
+        read_sql_dir(folder, builder, dialect)
+    for pg_log in inputs.pg_logs:
+        read_pg_log(pg_log, builder, inputs.pg_log_prefix, inputs.pg_attribute_by)
+    for export in inputs.pg_stat_statements:
+        read_pg_stat_statements(export, builder)
+    shapes = len(builder.samples)
+    tick = progress("parsing statement shapes", shapes) if progress and shapes > 2000 else None
+    return builder.build(dialect, tick)
+
+
+def _summary(inputs: Inputs, dialect: str | None) -> dict[str, object]:
+    return {
+        "schema": [str(p) for p in inputs.schema],
+        "db": bool(inputs.db),
+        "logs": [str(p) for p in inputs.logs],
+        "sql_dirs": [str(p) for p in inputs.sql_dirs],
+        "pg_logs": [str(p) for p in inputs.pg_logs],
+        "pg_stat_statements": [str(p) for p in inputs.pg_stat_statements],
+        "dialect": dialect or "generic",
+        "overrides": str(inputs.overrides) if inputs.overrides else None,
+        "reference": str(inputs.reference) if inputs.reference else None,
+    }

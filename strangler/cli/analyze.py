@@ -1,0 +1,206 @@
+"""`strangler analyze`: table ownership, bounded contexts and context graphs from SQL."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from strangler.cli._common import print_json, user_errors
+
+_HELP = """Suggest bounded contexts, table owners and an extraction order from the SQL a
+system runs.
+
+Give a schema (--schema DDL files, or --db URL), a workload (--log attribution logs,
+--sql-dir folders of .sql files, --pg-log server logs, --pg-stat-statements exports),
+or both. With a workload, tables are grouped by which endpoints use them together,
+write them together and join them; schema-only runs use foreign keys and table names
+and say so. Results go to --out DIR: report.json, report.md, tables.dot/.svg,
+contexts.dot/.svg and contexts.cml (Context Mapper).
+
+\b
+Examples:
+  strangler analyze --log var/sql.log --schema schema.sql --out var/analysis
+  strangler analyze --db sqlite:///var/shop.db --out var/analysis --json
+  strangler analyze --pg-log postgresql.log --pg-log-prefix '%m [%p] %a ' --out out
+"""
+
+
+@click.command("analyze", help=_HELP)
+@click.option(
+    "--schema",
+    "schema",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="DDL file, or folder of .sql DDL files (repeatable).",
+)
+@click.option("--db", help="Database URL to introspect through SQLAlchemy, e.g. sqlite:///app.db.")
+@click.option(
+    "--log",
+    "logs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="SQL attribution log: JSON Lines with 'sql' and 'endpoint' (repeatable).",
+)
+@click.option(
+    "--sql-dir",
+    "sql_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Folder of .sql files; each file is one code unit (repeatable).",
+)
+@click.option(
+    "--pg-log",
+    "pg_logs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="PostgreSQL log with log_statement=all: stderr format, or csvlog (*.csv).",
+)
+@click.option(
+    "--pg-log-prefix",
+    default=None,
+    help="The server's log_line_prefix for stderr logs [default: '%m [%p] %a '].",
+)
+@click.option(
+    "--pg-attribute-by",
+    default=None,
+    help="log_line_prefix escape naming the code unit: a (application, default), "
+    "u (user), d (database), h (client host).",
+)
+@click.option(
+    "--pg-stat-statements",
+    "pg_stat",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="pg_stat_statements export (CSV with header, or JSON) with query and calls.",
+)
+@click.option(
+    "--dialect",
+    default=None,
+    help="SQL dialect: postgres, mysql, sqlite, generic (default) or any sqlglot one.",
+)
+@click.option(
+    "--overrides",
+    type=click.Path(path_type=Path),
+    help="TOML/JSON file: pin tables, name contexts, number of contexts, resolution, "
+    "ignore tables or endpoints. See docs/analyze.md.",
+)
+@click.option(
+    "--reference",
+    type=click.Path(path_type=Path),
+    help="Reference split (table -> context, JSON/TOML/CSV) to score with MoJoFM.",
+)
+@click.option("--seed", type=int, default=None, help="Clustering seed [default: 42].")
+@click.option(
+    "--resolution",
+    type=float,
+    default=None,
+    help="Louvain resolution: higher gives more, smaller contexts [default: 1.0].",
+)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Folder to write the report files into (created if missing).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print report.json to stdout.")
+def analyze(as_json: bool, out: Path, **options: Any) -> None:
+    from analysis.config import load_settings
+    from analysis.errors import AnalysisError
+    from analysis.outputs import write_outputs
+    from analysis.pipeline import Inputs, run
+    from analysis.report import build_report
+    from strangler.settings import ConfigError
+
+    with user_errors(AnalysisError, ConfigError):
+        settings = load_settings(
+            dialect=options["dialect"],
+            seed=options["seed"],
+            resolution=options["resolution"],
+            pg_log_prefix=options["pg_log_prefix"],
+            pg_attribute_by=options["pg_attribute_by"],
+        )
+        inputs = Inputs(
+            schema=tuple(options["schema"]),
+            db=options["db"],
+            logs=tuple(options["logs"]),
+            sql_dirs=tuple(options["sql_dirs"]),
+            pg_logs=tuple(options["pg_logs"]),
+            pg_log_prefix=settings.pg_log_prefix,
+            pg_attribute_by=settings.pg_attribute_by,
+            pg_stat_statements=tuple(options["pg_stat"]),
+            dialect=settings.dialect or None,
+            overrides=options["overrides"],
+            reference=options["reference"],
+            seed=settings.seed,
+            resolution=settings.resolution,
+            max_examples=settings.max_examples,
+        )
+        with _progress() as progress:
+            analysis = run(inputs, progress)
+        report = build_report(analysis)
+        written = write_outputs(analysis, report, out)
+    if as_json:
+        print_json(report)
+        if written.note:
+            click.echo(written.note, err=True)
+        return
+    _summary(report, out, written.note)
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[str, int], Callable[[int], None]] | None]:
+    """A rich progress bar on stderr for large inputs; nothing when not on a terminal."""
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+        console=console, transient=True,
+    ) as bar:  # fmt: skip
+
+        def start(label: str, total: int) -> Callable[[int], None]:
+            task = bar.add_task(label, total=total or None)
+            return lambda n: bar.advance(task, n)
+
+        yield start
+
+
+def _summary(report: dict[str, Any], out: Path, note: str | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    stats = report["statements"]
+    console.print(
+        f"[bold]{report['mode']}[/] analysis: {stats['total']} statements, "
+        f"{stats['unique_shapes']} shapes, {stats['unparsed']} unparsed, "
+        f"{stats['malformed_lines']} malformed lines skipped"
+    )
+    if report.get("note"):
+        console.print(f"[yellow]{report['note']}[/]")
+    table = Table("#", "context", "tables", "endpoints")
+    order = {name: i for i, name in enumerate(report["extraction_order"], 1)}
+    for c in sorted(report["contexts"], key=lambda c: order.get(c["name"], 0)):
+        table.add_row(str(order.get(c["name"], "")), c["name"], ", ".join(c["tables"]),
+                      str(len(c["endpoints"])))  # fmt: skip
+    console.print(table)
+    severities = Counter(f["severity"] for f in report["findings"])
+    console.print(
+        "findings: " + (", ".join(f"{n} {s}" for s, n in sorted(severities.items())) or "none")
+    )
+    metrics = report["metrics"]
+    shown = ("modularity", "icp", "cross_context_write_pct", "mojofm")
+    console.print("metrics: " + ", ".join(f"{k} {metrics[k]}" for k in shown if k in metrics))
+    console.print(f"report: {out / 'report.md'} (also report.json, *.dot, contexts.cml)")
+    if note:
+        console.print(note)

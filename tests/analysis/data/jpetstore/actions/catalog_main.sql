@@ -1,0 +1,1 @@
+SELECT CATID AS categoryId, NAME, DESCN AS description FROM CATEGORY;

@@ -1,0 +1,3 @@
+SELECT I.ITEMID, LISTPRICE, UNITCOST, SUPPLIER AS supplierId, I.PRODUCTID AS "product.productId", NAME AS "product.name", DESCN AS "product.description", CATEGORY AS "product.categoryId", STATUS, ATTR1 AS attribute1
+FROM ITEM I, PRODUCT P WHERE P.PRODUCTID = I.PRODUCTID AND I.PRODUCTID = #{value};
+SELECT PRODUCTID, NAME, DESCN AS description, CATEGORY AS categoryId FROM PRODUCT WHERE PRODUCTID = #{productId};
