@@ -1,0 +1,57 @@
+"""The router's settings: `[router]` in strangler.toml, env STRANGLER_ROUTER_*, CLI options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from strangler import settings
+
+
+@dataclass(frozen=True)
+class RouterConfig:
+    """Everything the data plane and the admin API need to start."""
+
+    listen: str = "127.0.0.1:8080"
+    admin: str = "127.0.0.1:8081"
+    monolith: str = ""  # base URL of the monolith; registers the 'monolith' upstream
+    store: str = "sqlite:///var/router.db"
+    token_file: str = "var/router-admin-token"
+    connect_timeout: float = 2.0
+    read_timeout: float = 10.0
+    max_body: str = "10m"  # request body limit (mitmproxy body_size_limit syntax)
+    max_header_bytes: int = 65536
+    route_header: str = "X-Strangler-Route"  # empty string: don't tag responses
+    target_header: str = "X-Strangler-Target"
+    poll_interval: float = 0.02
+    shadow_concurrency: int = 16
+    shadow_timeout: float = 5.0
+    shadow_headers: tuple[str, ...] = ("content-type",)
+    shadow_ignore: tuple[str, ...] = ()
+    capture_file: str = ""  # JSON lines of requests/responses for replay; empty: off
+    capture_body_limit: int = 65536
+    capture_redact: tuple[str, ...] = ("authorization", "cookie", "set-cookie")
+    access_log: str = "-"  # "-" for stderr, a file path, or empty for none
+
+    def __post_init__(self) -> None:
+        for key in ("listen", "admin"):
+            host_port(getattr(self, key), key)
+        if self.connect_timeout <= 0 or self.read_timeout <= 0 or self.shadow_timeout <= 0:
+            raise ValueError("connect_timeout, read_timeout and shadow_timeout must be positive")
+        if self.shadow_concurrency < 1:
+            raise ValueError("shadow_concurrency must be at least 1")
+        if self.poll_interval <= 0:
+            raise ValueError("poll_interval must be positive")
+
+
+def host_port(text: str, key: str = "address") -> tuple[str, int]:
+    """Parse HOST:PORT or raise ValueError naming the key."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ValueError(f"{key} must be HOST:PORT, got {text!r}")
+    return host.strip("[]"), int(port)
+
+
+def load(**overrides: object) -> RouterConfig:
+    return settings.load(
+        RouterConfig, section="router", env_prefix="STRANGLER_ROUTER_", overrides=overrides
+    )

@@ -1,0 +1,204 @@
+"""The data plane's request path, independent of mitmproxy: decide, forward, fall back.
+
+`DataPlane.handle` takes a plain request and returns a plain response. The table it
+routes with is read once at the start, so a request finishes on the table it started
+with even when a new version is published meanwhile (publishing is one reference swap).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from router import forward
+from router.breaker import STATE_VALUE, Breaker
+from router.client import Client, Reply, UpstreamError
+from router.config import RouterConfig
+from router.health import HealthBook
+from router.metrics import Metrics
+from router.shadow import Mirror
+from router.table import Decision, Request, RouteTable, Upstream, decide
+
+Headers = list[tuple[bytes, bytes]]
+RETRY_STATUSES = frozenset({502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Incoming:
+    method: str
+    target: str  # path and query as received
+    headers: Headers
+    body: bytes
+    client: str
+    scheme: str = "http"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    status: int
+    headers: Headers
+    body: bytes
+    decision: Decision
+    served_by: str  # upstream name, or "router" for our own error responses
+    request_id: str = ""
+    fell_back: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class Unavailable(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
+class DataPlane:
+    """Routes requests with the current table; shared by the mitmproxy addon and tests."""
+
+    def __init__(
+        self,
+        config: RouterConfig,
+        metrics: Metrics | None = None,
+        health: HealthBook | None = None,
+        client: Client | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self.metrics = metrics or Metrics()
+        self.health = health or HealthBook()
+        self.client = client or Client(config.connect_timeout, config.read_timeout)
+        self.clock = clock
+        self.table = RouteTable()
+        self.breakers: dict[str, Breaker] = {}
+        self._rr: dict[str, int] = {}
+        self.mirror: Mirror | None = None
+
+    def publish(self, table: RouteTable) -> None:
+        """Swap in a new table (one reference assignment: atomic for readers).
+
+        Versions only move forward, so a slow poller cannot reinstate an older table.
+        """
+        if table.version < self.table.version:
+            return
+        self.table = table
+        self.metrics.set("strangler_table_version", table.version)
+
+    async def handle(self, inc: Incoming) -> Outgoing:
+        table = self.table  # the table this request finishes on
+        started = self.clock()
+        lowered = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in inc.headers}
+        decision = decide(Request(inc.method, inc.target, lowered, inc.client), table)
+        headers, request_id = forward.request_headers(inc.headers, inc.client, inc.scheme)
+        out = await self._answer(inc, headers, request_id, decision, table)
+        elapsed = self.clock() - started
+        route, target, code = decision.route, out.served_by, f"{out.status // 100}xx"
+        self.metrics.inc("strangler_requests_total", route=route, target=target, code=code)
+        self.metrics.observe(elapsed, route=route, target=target)
+        return out
+
+    async def _answer(
+        self, inc: Incoming, headers: Headers, request_id: str, d: Decision, table: RouteTable
+    ) -> Outgoing:
+        if not (inc.target.startswith("/") or (inc.target == "*" and inc.method == "OPTIONS")):
+            return self._error(400, "bad_target", "request target must be a path", d, request_id)
+        size = sum(len(k) + len(v) for k, v in inc.headers)
+        if size > self.config.max_header_bytes:
+            message = f"request headers are {size} bytes; limit {self.config.max_header_bytes}"
+            return self._error(431, "headers_too_large", message, d, request_id)
+        try:
+            reply = await self._send(table, d.target, inc, headers)
+            if d.fallback and d.fallback != d.target and reply.status in RETRY_STATUSES:
+                raise Unavailable(reply.status, "upstream_status", f"status {reply.status}")
+        except Unavailable as failure:
+            if d.fallback and d.fallback != d.target:
+                return await self._fall_back(inc, headers, request_id, d, table, failure)
+            return self._error(failure.status, failure.code, str(failure), d, request_id)
+        if d.shadow and self.mirror is not None:
+            self.mirror.submit(
+                table, inc.method, inc.target, headers, inc.body, d, reply, request_id
+            )
+        return self._reply(reply, d, d.target, request_id)
+
+    async def _fall_back(
+        self,
+        inc: Incoming,
+        headers: Headers,
+        request_id: str,
+        d: Decision,
+        table: RouteTable,
+        failure: Unavailable,
+    ) -> Outgoing:
+        assert d.fallback is not None
+        self.metrics.inc("strangler_fallbacks_total", route=d.route, target=d.target)
+        try:
+            reply = await self._send(table, d.fallback, inc, headers)
+        except Unavailable as second:
+            message = f"{failure}; fallback: {second}"
+            return self._error(second.status, second.code, message, d, request_id)
+        out = self._reply(reply, d, d.fallback, request_id)
+        return Outgoing(**{**out.__dict__, "fell_back": True})
+
+    async def _send(self, table: RouteTable, name: str, inc: Incoming, headers: Headers) -> Reply:
+        upstream = table.upstream(name)
+        if upstream is None:
+            raise Unavailable(503, "unknown_upstream", f"upstream {name!r} is not registered")
+        now = self.clock()
+        breaker = self._breaker(upstream)
+        allowed, breaker = breaker.allow(now)
+        self._set_breaker(name, breaker)
+        if not allowed:
+            raise Unavailable(503, "circuit_open", f"upstream {name!r}: circuit breaker open")
+        if not self.health.healthy(upstream) and breaker.state == "closed":
+            raise Unavailable(503, "unhealthy", f"upstream {name!r} fails its health check")
+        url = self._pick(upstream)
+        try:
+            reply = await self.client.request(url, inc.method, inc.target, headers, inc.body)
+        except UpstreamError as exc:
+            self.metrics.inc("strangler_upstream_errors_total", target=name, kind=exc.kind)
+            self._set_breaker(name, self._breaker(upstream).failure(self.clock()))
+            raise Unavailable(502, f"upstream_{exc.kind}", f"upstream {name!r}: {exc}") from None
+        if reply.status >= 500:
+            self._set_breaker(name, self._breaker(upstream).failure(self.clock()))
+        else:
+            self._set_breaker(name, self._breaker(upstream).success(self.clock()))
+        return reply
+
+    def _breaker(self, upstream: Upstream) -> Breaker:
+        b = self.breakers.get(upstream.name)
+        settings = (upstream.breaker_failures, upstream.breaker_window, upstream.breaker_cooldown)
+        if b is None or (b.failures, b.window, b.cooldown) != settings:
+            b = Breaker(*settings)
+        return b
+
+    def _set_breaker(self, name: str, breaker: Breaker) -> None:
+        if self.breakers.get(name) != breaker:
+            self.breakers[name] = breaker
+            self.metrics.set("strangler_breaker_state", STATE_VALUE[breaker.state], upstream=name)
+
+    def _pick(self, upstream: Upstream) -> str:
+        urls = [u for u in upstream.urls if self.health.url_ok(u)] or list(upstream.urls)
+        n = self._rr.get(upstream.name, 0)
+        self._rr[upstream.name] = n + 1
+        return urls[n % len(urls)]
+
+    def _tags(self, d: Decision, target: str) -> Headers:
+        tags: Headers = []
+        if self.config.route_header:
+            tags.append((self.config.route_header.encode(), d.route.encode()))
+        if self.config.target_header:
+            tags.append((self.config.target_header.encode(), target.encode()))
+        return tags
+
+    def _reply(self, reply: Reply, d: Decision, target: str, request_id: str) -> Outgoing:
+        tags = [*self._tags(d, target), (b"x-request-id", request_id.encode())]
+        headers = forward.response_headers(reply.headers, len(reply.body), tags)
+        return Outgoing(reply.status, headers, reply.body, d, target, request_id)
+
+    def _error(self, status: int, code: str, message: str, d: Decision, rid: str) -> Outgoing:
+        body = json.dumps({"error": {"code": code, "message": message}}).encode()
+        base = [(b"content-type", b"application/json")]
+        tags = [*self._tags(d, "router"), (b"x-request-id", rid.encode())]
+        return Outgoing(
+            status, forward.response_headers(base, len(body), tags), body, d, "router", rid
+        )

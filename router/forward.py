@@ -1,0 +1,73 @@
+"""Header handling for forwarded requests and responses (pure functions on header lists)."""
+
+from __future__ import annotations
+
+import secrets
+
+Headers = list[tuple[bytes, bytes]]
+
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+    }
+)
+
+
+def strip_hop_by_hop(headers: Headers) -> Headers:
+    """Drop hop-by-hop headers, including any named in the Connection header."""
+    named = {
+        token.strip().lower()
+        for k, v in headers
+        if k.lower() == b"connection"
+        for token in v.split(b",")
+    }
+    return [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP and k.lower() not in named]
+
+
+def get(headers: Headers, name: bytes) -> bytes | None:
+    return next((v for k, v in headers if k.lower() == name), None)
+
+
+def new_traceparent() -> bytes:
+    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01".encode()
+
+
+def request_headers(headers: Headers, client_ip: str, scheme: str) -> tuple[Headers, str]:
+    """Return the headers to send upstream and the request id (kept or created)."""
+    out = strip_hop_by_hop(headers)
+    request_id = get(out, b"x-request-id")
+    if not request_id:
+        request_id = secrets.token_hex(16).encode()
+        out.append((b"x-request-id", request_id))
+    if not get(out, b"traceparent"):
+        out.append((b"traceparent", new_traceparent()))
+    prior = get(out, b"x-forwarded-for")
+    chain = prior + b", " + client_ip.encode() if prior else client_ip.encode()
+    host = get(out, b"host")
+    out = [(k, v) for k, v in out if k.lower() not in (b"x-forwarded-for", b"x-forwarded-proto")]
+    out.append((b"x-forwarded-for", chain))
+    out.append((b"x-forwarded-proto", scheme.encode()))
+    if host and not get(out, b"x-forwarded-host"):
+        out.append((b"x-forwarded-host", host))
+    return out, request_id.decode("latin-1")
+
+
+def response_headers(headers: Headers, body_length: int, tags: Headers) -> Headers:
+    """Return the headers to send to the client: no hop-by-hop, exact length, our tags."""
+    tag_names = {k.lower() for k, _ in tags}
+    out = [
+        (k, v)
+        for k, v in strip_hop_by_hop(headers)
+        if k.lower() != b"content-length" and k.lower() not in tag_names
+    ]
+    out.append((b"content-length", str(body_length).encode()))
+    out.extend(tags)
+    return out
