@@ -6,10 +6,10 @@ import os
 import stat
 
 import pytest
-from conftest import Admin, Proxy
 
 from router.health import Probe
 from router.server import admin_token
+from tests.router.conftest import Admin, Proxy
 
 
 @pytest.fixture

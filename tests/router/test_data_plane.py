@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from conftest import Admin, Proxy
+from tests.router.conftest import Admin, Proxy
 
 
 def wait_for(predicate, timeout: float = 10.0) -> bool:
