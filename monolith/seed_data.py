@@ -332,7 +332,8 @@ def _carts(rng: random.Random, rows: Rows, count: int) -> None:
 
 
 def _reviews(rng: random.Random, rows: Rows, count: int) -> None:
-    bought = {(o["customer_id"], line["product_id"]) for o, line in _lines_with_orders(rows)}
+    buyer = {o["id"]: o["customer_id"] for o in rows["orders"]}
+    bought = {(buyer[line["order_id"]], line["product_id"]) for line in rows["order_lines"]}
     seen: set[tuple[int, int]] = set()
     while len(seen) < count:
         customer = rng.choice(rows["customers"])["id"]
@@ -353,11 +354,6 @@ def _reviews(rng: random.Random, rows: Rows, count: int) -> None:
                 "created_at": _at(rng),
             }
         )
-
-
-def _lines_with_orders(rows: Rows):
-    orders = {o["id"]: o for o in rows["orders"]}
-    return ((orders[line["order_id"]], line) for line in rows["order_lines"])
 
 
 def _price(

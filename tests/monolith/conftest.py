@@ -11,7 +11,6 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from shopco_factories import Api, add_warehouses
 from sqlalchemy import Engine, text
 
 from monolith.app import create_app
@@ -19,6 +18,8 @@ from monolith.config import MonolithConfig
 from monolith.db import make_engine
 from monolith.migrate import upgrade
 from monolith.models import Base
+
+from .shopco_factories import Api, add_warehouses
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
