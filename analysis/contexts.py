@@ -113,7 +113,8 @@ def _table_info(
             per_context[endpoint_context.get(endpoint, "")] += volumes[endpoint][table]
         per_context.pop("", None)
         if per_context:
-            owner = max(sorted(per_context), key=lambda c: per_context[c])
+            # ties go to the context the table was clustered into
+            owner = max(sorted(per_context), key=lambda c: (per_context[c], c == context))
             confidence = per_context[owner] / sum(per_context.values())
             if name == "reads":
                 confidence *= 0.5  # read-only evidence of ownership is weaker

@@ -27,6 +27,7 @@ from analysis.sources.sql_dir import read_sql_dir
 from analysis.sqltext import resolve_dialect
 from analysis.workload import WorkloadBuilder
 
+_LOG_DIALECTS = {"sqlite": "sqlite", "postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql"}
 # progress(label, total) returns a function to call with each step's size
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
 
@@ -82,7 +83,15 @@ def run(inputs: Inputs, progress: ProgressFactory | None = None) -> Analysis:
     overrides = read_overrides(inputs.overrides) if inputs.overrides else Overrides()
     reference = read_reference(inputs.reference) if inputs.reference else None
     schema = _read_schema(inputs, dialect)
-    workload = _read_workload(inputs, dialect, progress)
+    builder = WorkloadBuilder(max_examples=inputs.max_examples)
+    _read_workload_sources(inputs, dialect, builder, progress)
+    if inputs.dialect is None and builder.dialects:
+        # The attribution log says which database produced it: parse in that dialect.
+        declared = builder.dialects.most_common(1)[0][0]
+        dialect = _LOG_DIALECTS.get(str(declared).lower(), dialect)
+    shapes = len(builder.samples)
+    tick = progress("parsing statement shapes", shapes) if progress and shapes > 2000 else None
+    workload = builder.build(dialect, tick)
     if inputs.has_workload() and not workload.observations and not schema.tables:
         raise AnalysisError(
             f"no statement could be parsed ({workload.unparsed_count} unparsed; first: "
@@ -134,10 +143,9 @@ def _read_schema(inputs: Inputs, dialect: str | None) -> Schema:
     )
 
 
-def _read_workload(
-    inputs: Inputs, dialect: str | None, progress: ProgressFactory | None
-) -> Workload:
-    builder = WorkloadBuilder(max_examples=inputs.max_examples)
+def _read_workload_sources(
+    inputs: Inputs, dialect: str | None, builder: WorkloadBuilder, progress: ProgressFactory | None
+) -> None:
     for log in inputs.logs:
         size = log.stat().st_size if log.is_file() else 0
         tick = progress(f"reading {log.name}", size) if progress else None
@@ -148,9 +156,6 @@ def _read_workload(
         read_pg_log(pg_log, builder, inputs.pg_log_prefix, inputs.pg_attribute_by)
     for export in inputs.pg_stat_statements:
         read_pg_stat_statements(export, builder)
-    shapes = len(builder.samples)
-    tick = progress("parsing statement shapes", shapes) if progress and shapes > 2000 else None
-    return builder.build(dialect, tick)
 
 
 def _summary(inputs: Inputs, dialect: str | None) -> dict[str, object]:

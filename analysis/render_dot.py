@@ -10,9 +10,7 @@ from pathlib import Path
 from analysis.context_map import dependencies
 from analysis.pipeline import Analysis
 
-INSTALL_HINT = (
-    "graphviz's `dot` is not installed: SVGs skipped (get it with: apt-get install graphviz)"
-)
+INSTALL_HINT = "SVGs skipped: graphviz's `dot` is missing (apt-get install graphviz)"
 _PALETTE = ("#e8f1fb", "#eaf6ea", "#fdf3e1", "#f3e9f7", "#e6f5f5", "#fbe9ec", "#f0f0e4", "#eceff6")
 
 

@@ -38,6 +38,8 @@ def describe(sql: str, dialect: str | None = None, fingerprint: str | None = Non
         raise ShapeError("empty statement")
     kinds, reads, writes, joins = [], set(), set(), set()
     for expression in expressions:
+        if is_bare_expression(expression):
+            raise ShapeError(f"not a SQL statement: {_first_line(expression.sql())[:60]}")
         if isinstance(expression, exp.Command):
             raise ShapeError(f"not understood by the parser: {_first_line(expression.sql())[:60]}")
         kind, r, w, j = _describe_one(cast(exp.Expression, expression))
@@ -47,6 +49,11 @@ def describe(sql: str, dialect: str | None = None, fingerprint: str | None = Non
         joins |= j
     kind = kinds[0] if len(set(kinds)) == 1 else "multi"
     return Shape(fingerprint or sql, kind, frozenset(reads), frozenset(writes), frozenset(joins))
+
+
+def is_bare_expression(node: object) -> bool:
+    """True for text that parses only as an expression (`this IS NOT sql`), not a statement."""
+    return isinstance(node, exp.Condition | exp.Alias | exp.Paren | exp.Tuple)
 
 
 def table_name(table: exp.Table) -> str:

@@ -28,6 +28,7 @@ class WorkloadBuilder:
         self.malformed_examples: list[str] = []
         self.max_examples = max_examples
         self.cache: dict[str, str] = {}
+        self.dialects: Counter[str] = Counter()  # as declared by log lines, if they do
 
     def add(self, endpoint: str, sql: str, count: int = 1, source: str = "") -> None:
         """Record `count` executions of `sql` by `endpoint`."""

@@ -27,6 +27,7 @@ def read_attribution_log(
         raise AnalysisError(f"--log {path}: cannot read: {exc.strerror}") from None
     counts = builder.counts
     cache = builder.cache
+    dialects = builder.dialects
     source = str(path)
     good = lines = 0
     pending = 0
@@ -47,6 +48,8 @@ def read_attribution_log(
                 if line.strip():
                     builder.reject(f"{path}:{lines}", _why(line))
                 continue
+            if "dialect" in record:
+                dialects[record["dialect"]] += 1
             fp = cache.get(sql)
             if fp is None:
                 fp = builder.fingerprint_of(sql, f"{source}:{lines}")

@@ -14,7 +14,7 @@ from sqlglot.tokens import TokenType
 from analysis.errors import AnalysisError
 from analysis.model import ForeignKey, Schema, Unparsed
 from analysis.sqltext import Chunk, split_statements
-from analysis.statements import table_name
+from analysis.statements import is_bare_expression, table_name
 
 
 def read_schema_path(path: Path, dialect: str | None) -> Schema:
@@ -72,6 +72,9 @@ class _SchemaBuilder:
             recovered = _tolerant(chunk.sql, dialect)
             if recovered is None or not self._take(recovered):
                 self.unparsed.append(Unparsed(where, chunk.sql[:200], reason))
+            return
+        if is_bare_expression(expression):
+            self.unparsed.append(Unparsed(where, chunk.sql[:200], "not a SQL statement"))
             return
         if isinstance(expression, exp.Command):
             recovered = _tolerant(chunk.sql, dialect)

@@ -203,4 +203,4 @@ def _summary(report: dict[str, Any], out: Path, note: str | None) -> None:
     console.print("metrics: " + ", ".join(f"{k} {metrics[k]}" for k in shown if k in metrics))
     console.print(f"report: {out / 'report.md'} (also report.json, *.dot, contexts.cml)")
     if note:
-        console.print(note)
+        click.echo(note)  # one unwrapped line, whatever the terminal width
