@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, request
 from sqlalchemy import select
 
 from monolith.api.common import as_dict, audit, paginate
@@ -31,7 +31,8 @@ def list_notifications():
 @bp.post("/dispatch")
 def dispatch():
     """Hand up to `limit` queued e-mails to the mailer (here: mark them sent), oldest first."""
-    limit = validate(json_body(), DISPATCH).get("limit", 100)
+    # The cron job that calls this sends no body at all; an explicit body is validated.
+    limit = validate(json_body() if request.content_length else {}, DISPATCH).get("limit", 100)
     db = session()
     queued = db.scalars(
         select(Notification)

@@ -176,7 +176,7 @@ def traffic(
 ) -> None:
     """Drive a realistic, repeatable mix of reads and writes at every endpoint.
 
-    The first ~70 requests tour every endpoint once (so even a short run covers all of
+    The first ~60 requests tour every endpoint once (so even a short run covers all of
     them); then visits are drawn by weight: browsing, carts and checkouts, fulfilment,
     cancellations, refunds, stock adjustments, reviews, back office. 4xx answers are
     part of the mix; any 5xx or connection failure makes the exit status 1.

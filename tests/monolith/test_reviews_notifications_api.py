@@ -71,3 +71,9 @@ def test_dispatch_sends_queued_mail_oldest_first_up_to_the_limit(api):
 def test_dispatch_limit_is_validated(client, api):
     response = client.post("/api/notifications/dispatch", json={"limit": 0})
     assert response.status_code == 400
+
+
+def test_dispatch_without_a_body_sends_everything_queued(client, api):
+    api.customer()
+    response = client.post("/api/notifications/dispatch")
+    assert response.status_code == 200 and response.get_json()["dispatched"] == 1
