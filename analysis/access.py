@@ -9,6 +9,19 @@ from fnmatch import fnmatchcase
 from analysis.model import ForeignKey, Schema, Workload
 
 _DEFAULT_SCHEMAS = {"public", "main", "dbo"}
+# Bookkeeping tables of migration tools and engines: never part of a bounded context.
+BOOKKEEPING_TABLES = (
+    "alembic_version",
+    "schema_migrations",
+    "ar_internal_metadata",
+    "flyway_schema_history",
+    "databasechangelog",
+    "databasechangeloglock",
+    "django_migrations",
+    "knex_migrations",
+    "knex_migrations_lock",
+    "sqlite_sequence",
+)
 
 
 @dataclass(frozen=True)
@@ -65,7 +78,7 @@ def build_access(
     for shape in shapes.values():
         raw |= shape.reads | shape.writes
     names = canonical_names(raw)
-    ignored = set(ignore_tables)
+    ignored = set(ignore_tables) | set(BOOKKEEPING_TABLES)
 
     def keep(table: str) -> str | None:
         name = names[table]

@@ -14,7 +14,7 @@ class AnalyzeSettings:
 
     dialect: str = ""
     seed: int = 42
-    resolution: float = 1.0
+    resolution: float = 1.5
     max_examples: int = 5
     pg_log_prefix: str = "%m [%p] %a "
     pg_attribute_by: str = "a"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from analysis.access import AccessModel
+from analysis.graph import GraphWeights, omnipresent_tables
 from analysis.model import Context, TableInfo
 from analysis.overrides import Overrides
 
@@ -27,8 +28,11 @@ def assign(
 ) -> Assignment:
     """Name the groups, apply pins, route endpoints and find each table's owner."""
     table_context = _named(graph, groups, overrides)
+    omnipresent = omnipresent_tables(model, GraphWeights().omnipresent)
     endpoint_context = {
-        e: c for e in model.endpoints if (c := _endpoint_context(model, e, table_context))
+        e: c
+        for e in model.endpoints
+        if (c := _endpoint_context(model, e, table_context, omnipresent))
     }
     tables = {
         t: _table_info(model, graph, t, table_context, endpoint_context) for t in model.tables
@@ -81,15 +85,25 @@ def _group_name(
     return central[0]
 
 
-def _endpoint_context(model: AccessModel, endpoint: str, table_context: dict[str, str]) -> str:
-    """The context owning most of what the endpoint writes (or reads, if it writes nothing)."""
+def _endpoint_context(
+    model: AccessModel, endpoint: str, table_context: dict[str, str], omnipresent: set[str]
+) -> str:
+    """The context owning most of what the endpoint writes (or reads, if it writes nothing).
+
+    "Most" counts distinct tables first and executions second, so a checkout that updates
+    one stock row per cart line still belongs with the orders it creates. Omnipresent
+    tables (an audit log) decide only for endpoints that touch nothing else.
+    """
     for volume in (model.writes.get(endpoint, {}), model.reads.get(endpoint, {})):
-        per_context: dict[str, int] = defaultdict(int)
-        for table, count in volume.items():
-            if table in table_context:
-                per_context[table_context[table]] += count
-        if per_context:
-            return max(sorted(per_context), key=lambda c: per_context[c])
+        for skip in (omnipresent, set()):
+            tables: dict[str, int] = defaultdict(int)
+            executions: dict[str, int] = defaultdict(int)
+            for table, count in volume.items():
+                if table in table_context and table not in skip:
+                    tables[table_context[table]] += 1
+                    executions[table_context[table]] += count
+            if tables:
+                return max(sorted(tables), key=lambda c: (tables[c], executions[c]))
     return ""
 
 
@@ -108,14 +122,20 @@ def _table_info(
         ("writes", writers, model.writes),
         ("reads", readers, model.reads),
     ):
-        per_context: dict[str, int] = defaultdict(int)
+        count: dict[str, int] = defaultdict(int)
+        volume: dict[str, int] = defaultdict(int)
         for endpoint in users:
-            per_context[endpoint_context.get(endpoint, "")] += volumes[endpoint][table]
-        per_context.pop("", None)
-        if per_context:
-            # ties go to the context the table was clustered into
-            owner = max(sorted(per_context), key=lambda c: (per_context[c], c == context))
-            confidence = per_context[owner] / sum(per_context.values())
+            home = endpoint_context.get(endpoint, "")
+            count[home] += 1
+            volume[home] += volumes[endpoint][table]
+        count.pop("", None)
+        if count:
+            # Most writing endpoints first (robust to the traffic mix), then executions;
+            # remaining ties go to the context the table was clustered into.
+            owner = max(sorted(count), key=lambda c: (count[c], volume[c], c == context))
+            confidence = (
+                count[owner] / sum(count.values()) + volume[owner] / sum(volume.values())
+            ) / 2
             if name == "reads":
                 confidence *= 0.5  # read-only evidence of ownership is weaker
             basis = name

@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from analysis.access import AccessModel
 from analysis.contexts import Assignment
+from analysis.graph import GraphWeights, omnipresent_tables
 from analysis.model import Finding
 
 _SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
@@ -13,24 +14,39 @@ _SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
 
 def find_all(model: AccessModel, split: Assignment) -> list[Finding]:
     """Every finding, most severe first."""
+    omnipresent = omnipresent_tables(model, GraphWeights().omnipresent)
     found = [
-        *_shared_tables(split),
+        *_shared_tables(split, omnipresent),
         *_cross_context_joins(model, split),
         *_cross_context_fks(model, split),
-        *_multi_context_writers(model, split),
+        *_multi_context_writers(model, split, omnipresent),
         *_nano_contexts(model, split),
         *_unused_tables(model),
     ]
     return sorted(found, key=lambda f: (_SEVERITY_ORDER[f.severity], f.kind, f.tables))
 
 
-def _shared_tables(split: Assignment) -> list[Finding]:
+def _shared_tables(split: Assignment, omnipresent: set[str]) -> list[Finding]:
     found = []
     for table, info in sorted(split.tables.items()):
         if not info.shared:
             continue
         contexts = sorted({split.endpoint_context[e] for e in info.writers})
         others = [c for c in contexts if c != info.owner]
+        if table in omnipresent:
+            found.append(
+                Finding(
+                    "shared_table",
+                    "high",
+                    f"{table} is written by {len(info.writers)} endpoints in {len(contexts)} "
+                    "contexts: a cross-cutting table (audit log, outbox)",
+                    (table,),
+                    info.writers,
+                    f"make {table} a generic subdomain of its own: contexts publish events "
+                    "and it subscribes, instead of every command writing the table",
+                )
+            )
+            continue
         found.append(
             Finding(
                 "shared_table",
@@ -86,10 +102,13 @@ def _cross_context_fks(model: AccessModel, split: Assignment) -> list[Finding]:
     return found
 
 
-def _multi_context_writers(model: AccessModel, split: Assignment) -> list[Finding]:
+def _multi_context_writers(
+    model: AccessModel, split: Assignment, omnipresent: set[str]
+) -> list[Finding]:
     found = []
     for endpoint in model.endpoints:
-        written = model.writes.get(endpoint, {})
+        # cross-cutting tables are reported once, as shared tables, not per endpoint
+        written = {t: n for t, n in model.writes.get(endpoint, {}).items() if t not in omnipresent}
         contexts = sorted({split.table_context[t] for t in written if t in split.table_context})
         if len(contexts) < 2:
             continue

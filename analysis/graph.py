@@ -22,6 +22,8 @@ class GraphWeights:
     join: float = 1.0
     fk: float = 0.5
     name: float = 0.5
+    read_read: float = 0.5  # factor for two tables an endpoint only reads
+    omnipresent: float = 0.5  # share of writing endpoints above which a table is omnipresent
 
 
 def table_graph(model: AccessModel, weights: GraphWeights | None = None) -> nx.Graph:
@@ -36,15 +38,20 @@ def table_graph(model: AccessModel, weights: GraphWeights | None = None) -> nx.G
         entry = edges.setdefault(key, {})
         entry[kind] = entry.get(kind, 0.0) + amount
 
+    omnipresent = omnipresent_tables(model, w.omnipresent)
     for endpoint in model.endpoints:
-        touched = sorted(model.touched(endpoint))
+        written = set(model.writes.get(endpoint, {})) - omnipresent
+        read = set(model.reads.get(endpoint, {})) - written - omnipresent
+        touched = sorted(written | read)
         # An endpoint spreads one unit of affinity over its tables, so a checkout that
-        # touches ten tables binds each pair less than a page that touches two.
+        # touches ten tables binds each pair less than a page that touches two. Tables
+        # only read together bind less: a query composes views across contexts.
         for a, b in combinations(touched, 2):
-            add(a, b, "coaccess", w.coaccess / (len(touched) - 1))
-        written = sorted(model.writes.get(endpoint, {}))
-        for a, b in combinations(written, 2):
-            add(a, b, "cowrite", w.cowrite / (len(written) - 1))
+            factor = w.read_read if a in read and b in read else 1.0
+            add(a, b, "coaccess", w.coaccess * factor / (len(touched) - 1))
+        ordered = sorted(written)
+        for a, b in combinations(ordered, 2):
+            add(a, b, "cowrite", w.cowrite / (len(ordered) - 1))
     for (a, b), endpoints in model.join_endpoints.items():
         add(a, b, "join", w.join * len(endpoints))
     # With a workload, usage is the evidence: a foreign key is only a reference to another
@@ -61,6 +68,23 @@ def table_graph(model: AccessModel, weights: GraphWeights | None = None) -> nx.G
     for (a, b), parts in sorted(edges.items()):
         graph.add_edge(a, b, weight=sum(parts.values()), **parts)
     return graph
+
+
+def omnipresent_tables(model: AccessModel, share: float) -> set[str]:
+    """Tables written by at least `share` of the endpoints that write anything (and by 4+).
+
+    Audit logs and outboxes are written by almost every command; like Bunch's omnipresent
+    modules they say nothing about which other tables belong together, so they are kept
+    out of the affinity and end up as contexts of their own (generic subdomains).
+    """
+    writers = [e for e in model.endpoints if model.writes.get(e)]
+    if not writers:
+        return set()
+    counts: dict[str, int] = {}
+    for endpoint in writers:
+        for table in model.writes[endpoint]:
+            counts[table] = counts.get(table, 0) + 1
+    return {t for t, n in counts.items() if n >= 4 and n >= share * len(writers)}
 
 
 def name_tokens(table: str) -> set[str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import networkx as nx
 
 from analysis.access import AccessModel, build_access
-from analysis.cluster import communities
+from analysis.cluster import DEFAULT_RESOLUTION, communities
 from analysis.contexts import Assignment, assign
 from analysis.errors import AnalysisError
 from analysis.findings import find_all
@@ -48,7 +48,7 @@ class Inputs:
     overrides: Path | None = None
     reference: Path | None = None
     seed: int = 42
-    resolution: float = 1.0
+    resolution: float = DEFAULT_RESOLUTION
     max_examples: int = 5
 
     def has_workload(self) -> bool:

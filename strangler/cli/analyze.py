@@ -99,7 +99,7 @@ Examples:
     "--resolution",
     type=float,
     default=None,
-    help="Louvain resolution: higher gives more, smaller contexts [default: 1.0].",
+    help="Louvain resolution: higher gives more, smaller contexts [default: 1.5].",
 )
 @click.option(
     "--out",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from analysis.access import AccessModel, build_access
-from analysis.cluster import communities
+from analysis.cluster import DEFAULT_RESOLUTION, communities
 from analysis.contexts import Assignment, assign
 from analysis.graph import table_graph
 from analysis.overrides import Overrides
@@ -61,5 +61,5 @@ def model_of(
 def split_of(model: AccessModel, overrides: Overrides | None = None) -> Assignment:
     overrides = overrides or Overrides()
     graph = table_graph(model)
-    groups = communities(graph, overrides.resolution or 1.0, 42, overrides.contexts)
+    groups = communities(graph, overrides.resolution or DEFAULT_RESOLUTION, 42, overrides.contexts)
     return assign(model, graph, groups, overrides)

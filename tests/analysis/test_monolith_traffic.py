@@ -1,0 +1,126 @@
+"""Accuracy on the bundled ShopCo monolith: real traffic, real attribution log, real SQLite.
+
+The monolith is migrated and seeded, served over HTTP by werkzeug's threaded server with
+its SQL attribution log on, and driven by `monolith.traffic` (the same generator as
+`strangler monolith traffic`). The analyzer then reads the log plus the live schema.
+
+Expected split. The monolith's answer key (monolith.models.DESIGNED_CONTEXTS) has ten
+contexts; five are single tables. What its SQL supports is stated here table by table:
+  customers {customers, addresses}   carts {carts, cart_items}
+  inventory {warehouses, stock_levels, stock_movements}
+  orders {orders, payments, shipments}: payments and shipments are only ever written
+      together with orders (checkout, cancel, refund, shipping), so one context
+  audit {audit_log}: written by nearly every command, kept apart as a generic subdomain
+  catalog {categories, products, prices}, order_lines with orders, reviews and
+      notifications alone: the designed answer; the traffic pulls some of these
+      elsewhere (product endpoints write prices together with stock rows, and five
+      endpoints join order_lines with products), so MoJoFM is measured, not assumed.
+"""
+
+import logging
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from analysis.mojo import mojofm
+from analysis.pipeline import Inputs, run
+from monolith.app import create_app
+from monolith.config import MonolithConfig
+from monolith.db import make_engine
+from monolith.migrate import upgrade
+from monolith.models import DESIGNED_CONTEXTS
+from monolith.seed import seed
+from monolith.traffic import run_traffic
+
+EXPECTED = {
+    **DESIGNED_CONTEXTS,
+    "payments": "orders",
+    "shipments": "orders",
+}
+CHECKOUT = "POST /api/carts/<int:cart_id>/checkout"
+
+
+@pytest.fixture(scope="module")
+def shop_traffic(tmp_path_factory):
+    """Serve a seeded ShopCo with the SQL log on, drive 600 requests, return (log, db URL)."""
+    work = tmp_path_factory.mktemp("shopco")
+    url = f"sqlite:///{work / 'shop.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    seed(engine, scale=1)
+    engine.dispose()
+    log = work / "sql.jsonl"
+    app = create_app(MonolithConfig(database_url=url, log_level="WARNING", sql_log=str(log)))
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        summary = run_traffic(f"http://127.0.0.1:{server.server_port}", requests=600, seed=3)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        app.extensions["sql_log"].close()
+        app.extensions["shopco"].engine.dispose()
+    assert summary.ok, summary.error_samples
+    return log, url
+
+
+@pytest.fixture(scope="module")
+def analysis(shop_traffic):
+    log, url = shop_traffic
+    return run(Inputs(logs=(log,), db=url))
+
+
+def _together(split, *tables):
+    return len({split.table_context[t] for t in tables}) == 1
+
+
+def test_every_statement_of_the_traffic_parses(analysis):
+    assert analysis.workload.total > 2000
+    assert analysis.workload.unparsed_count == 0
+    assert analysis.workload.lines_malformed == 0
+    assert "alembic_version" not in analysis.model.tables  # migration bookkeeping
+
+
+def test_designed_contexts_are_found_in_the_traffic(analysis):
+    split = analysis.split
+    assert set(split.table_context) == set(EXPECTED)
+    assert _together(split, "customers", "addresses")
+    assert _together(split, "carts", "cart_items")
+    assert _together(split, "warehouses", "stock_levels", "stock_movements")
+    assert _together(split, "orders", "payments", "shipments")
+    assert split.table_context["audit_log"] not in {
+        split.table_context[t] for t in EXPECTED if t != "audit_log"
+    }
+    contexts = {split.table_context[t] for t in EXPECTED}
+    assert 5 <= len(contexts) <= 10
+    # measured on this traffic: 69 against EXPECTED, 57 against the designed answer key
+    assert mojofm(split.table_context, EXPECTED) >= 65
+    assert mojofm(split.table_context, DESIGNED_CONTEXTS) >= 50
+
+
+def test_the_shared_inventory_table_is_found(analysis):
+    stock = analysis.split.tables["stock_levels"]
+    assert stock.shared
+    assert CHECKOUT in stock.writers
+    assert stock.owner == analysis.split.table_context["stock_levels"]
+    shared = [f for f in analysis.findings if f.kind == "shared_table"]
+    assert ("stock_levels",) in {f.tables for f in shared}
+
+
+def test_the_cross_context_checkout_is_found(analysis):
+    multi = {f.endpoints[0]: f for f in analysis.findings if f.kind == "multi_context_write"}
+    checkout = multi[CHECKOUT]
+    assert {"orders", "stock_levels", "payments"} <= set(checkout.tables)
+    assert "saga" in checkout.remedy
+    assert analysis.split.endpoint_context[CHECKOUT] == analysis.split.table_context["orders"]
+
+
+def test_extraction_plan_covers_every_context_once(analysis):
+    names = [step.context for step in analysis.plan]
+    assert sorted(names) == sorted(c.name for c in analysis.split.contexts)
+    inventory = next(s for s in analysis.plan if "stock_levels" in s.tables)
+    assert "stock_levels" in inventory.cdc_streams  # checkout and product pages read it
