@@ -22,7 +22,7 @@ from cdc import types
 from cdc.errors import CdcError
 from cdc.event import ChangeEvent, Column, Source, row_changes
 from cdc.position import Position
-from cdc.snapshot_sqlite import SnapshotChunk, pending_snapshots, read_chunk
+from cdc.snapshot_sqlite import SnapshotChunk, pending_snapshots, read_chunk, snapshot_progress
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS _cdc_changes (
@@ -307,6 +307,9 @@ class SqliteCapture:
             (self.delivered(),),
         )
         return {t: int(n) for t, n in rows}
+
+    def snapshot_progress(self) -> dict[str, tuple[int, bool]]:
+        return snapshot_progress(self.conn)
 
     def delivered_counts(self) -> dict[str, int]:
         return {n: int(d) for n, d in self.conn.execute("SELECT name, delivered FROM _cdc_tables")}

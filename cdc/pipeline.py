@@ -1,0 +1,165 @@
+"""One CDC pipeline: capture -> transport -> sink, step by step or until told to stop.
+
+Capture publishes a batch durably before acknowledging it at the source, and the sink
+commits the transport offsets only after the target transaction that applied (and
+recorded) them: every crash point leads to redelivery, never loss, and the sink's
+stored positions turn redelivery into exactly-once effect.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from cdc.capture_sqlite import SqliteCapture
+from cdc.event import Message, to_messages
+from cdc.sink import ApplyResult, Sink
+from cdc.transport import Consumer, Transport
+
+
+@dataclass(frozen=True)
+class Options:
+    tombstones: bool = True
+    schemas: bool = False
+    batch: int = 2000
+    chunk_rows: int = 2000
+    group: str = "strangler-sink"
+
+
+@dataclass(frozen=True)
+class Progress:
+    published: int = 0
+    applied: int = 0
+    skipped: int = 0
+    dead: int = 0
+    snapshot_rows: int = 0
+
+
+class Pipeline:
+    """Drive a capture and/or a sink over one transport."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        capture: SqliteCapture | None = None,
+        sink: Sink | None = None,
+        topics: Sequence[str] = (),
+        options: Options | None = None,
+    ) -> None:
+        self.transport = transport
+        self.capture = capture
+        self.sink = sink
+        self.options = options or Options()
+        self.topics = list(topics) or (capture.topics() if capture else [])
+        self._consumer: Consumer | None = None
+        if self.topics:
+            transport.ensure_topics(self.topics)
+
+    def start(self) -> None:
+        """Take the initial snapshot when the capture has no position yet (Debezium `initial`)."""
+        if self.capture is not None and not self.capture.has_position():
+            self.capture.request_snapshot()
+
+    def capture_once(self) -> tuple[int, int]:
+        """Publish the next batch; return (events published, snapshot rows among them)."""
+        if self.capture is None:
+            return 0, 0
+        batch = self.capture.next_batch(self.options.batch, self.options.chunk_rows)
+        messages: list[Message] = []
+        for event in batch.events:
+            messages.extend(
+                to_messages(event, tombstones=self.options.tombstones, schemas=self.options.schemas)
+            )
+        self.transport.publish(messages)
+        self.capture.ack(batch)
+        snapshot_rows = len(batch.chunk.events) if batch.chunk else 0
+        return len(batch.events), snapshot_rows
+
+    def consumer(self) -> Consumer:
+        if self._consumer is None:
+            assert self.sink is not None
+            self._consumer = self.transport.consumer(self.options.group, self.topics)
+            stored = {tp: o for tp, o in self.sink.offsets().items() if tp[0] in self.topics}
+            self._consumer.seek(stored)
+        return self._consumer
+
+    def sink_once(self, timeout_s: float = 0.0) -> ApplyResult:
+        if self.sink is None or not self.topics:
+            return ApplyResult()
+        consumer = self.consumer()
+        records = consumer.poll(max_records=self.options.batch, timeout_s=timeout_s)
+        if not records:
+            return ApplyResult()
+        result = self.sink.apply(records)
+        offsets: dict[tuple[str, int], int] = {}
+        for record in records:
+            tp = (record.topic, record.partition)
+            offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
+        consumer.commit(offsets)
+        return result
+
+    def step(self, timeout_s: float = 0.0) -> Progress:
+        published, snap = self.capture_once()
+        result = self.sink_once(timeout_s if not published else 0.0)
+        return Progress(published, result.applied, result.skipped, result.dead, snap)
+
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        idle_sleep_s: float = 0.2,
+        on_progress: Callable[[Progress], None] | None = None,
+        until_idle: bool = False,
+    ) -> Progress:
+        """Loop until `stop` is set (or, with until_idle, until nothing is left to do)."""
+        self.start()
+        total = Progress()
+        while not stop.is_set():
+            progress = self.step(timeout_s=idle_sleep_s if self.capture is None else 0.05)
+            total = Progress(*(a + b for a, b in zip(_tuple(total), _tuple(progress), strict=True)))
+            if on_progress is not None:
+                on_progress(progress)
+            idle = (
+                progress.published == 0 and progress.applied + progress.skipped + progress.dead == 0
+            )
+            if idle and until_idle:
+                break
+            if idle and self.capture is not None:
+                stop.wait(idle_sleep_s)
+        return total
+
+    def caught_up(self) -> bool:
+        """Tell whether everything captured so far has been published and applied."""
+        if self.capture is not None:
+            pending = self.capture.pending_changes()
+            snapshots = self.capture.state("delivered") is None or any(
+                not done for _, done in self.capture.snapshot_progress().values()
+            )
+            if pending or snapshots:
+                return False
+        if self.sink is None or not self.topics:
+            return True
+        applied = self.sink.offsets()
+        ends = self.transport.end_offsets(self.topics)
+        return all(applied.get(tp, 0) >= end for tp, end in ends.items())
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close()
+            self._consumer = None
+
+
+def _tuple(p: Progress) -> tuple[int, ...]:
+    return (p.published, p.applied, p.skipped, p.dead, p.snapshot_rows)
+
+
+def wait_for(check: Callable[[], bool], timeout_s: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()

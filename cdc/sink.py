@@ -1,0 +1,300 @@
+"""The sink: applies change events to any SQLAlchemy database, with exactly-once effect.
+
+Each `apply(records)` is one target transaction that writes the rows and, for every
+transport partition it touched, the next offset and highest source position applied.
+Redelivered records (offset below the stored one) and re-published events (position
+not above the stored one) are skipped, so at-least-once delivery has exactly-once effect.
+Within a batch only the last change per key is written (the outcome is the same) and
+rows are upserted in bulk. A poison event goes to `_cdc_dead_letters` with its reason and
+the pipeline goes on; if the database rejects the bulk write, the batch is redone event
+by event under savepoints to find and dead-letter the culprit. Writes carry the origin
+marker when the target is itself captured, so reverse sync never loops.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from cdc import sink_state as state
+from cdc.errors import CdcError, PoisonEvent
+from cdc.event import ChangeEvent, Message, from_message
+from cdc.mapping import SinkMapping, TableMapping
+from cdc.sink_tables import Target, Targets
+from cdc.transport import Record
+
+_DB_ERRORS = (sa.exc.DBAPIError, sa.exc.StatementError)
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    applied: int = 0
+    skipped: int = 0
+    dead: int = 0
+
+    def __add__(self, other: ApplyResult) -> ApplyResult:
+        return ApplyResult(
+            self.applied + other.applied, self.skipped + other.skipped, self.dead + other.dead
+        )
+
+
+@dataclass(frozen=True)
+class _Action:
+    target: Target
+    kind: str  # "upsert" | "delete" | "truncate"
+    row: dict[str, Any]
+    source_table: str
+    source_ms: int
+
+
+def make_engine(url: str) -> Engine:
+    try:
+        return sa.create_engine(url)
+    except (sa.exc.ArgumentError, ImportError) as exc:
+        raise CdcError(f"not a usable database URL {url!r}: {exc}") from None
+
+
+class Sink:
+    """Apply events from a transport to one target database."""
+
+    def __init__(
+        self,
+        target: str | Engine,
+        *,
+        mapping: SinkMapping | None = None,
+        pipeline: str = "default",
+        source: str | Engine | None = None,
+    ) -> None:
+        self.engine = make_engine(target) if isinstance(target, str) else target
+        source_engine = make_engine(source) if isinstance(source, str) else source
+        self.mapping = mapping or SinkMapping()
+        self.pipeline = pipeline
+        self.targets = Targets(self.engine, source_engine)
+        try:
+            state.META.create_all(self.engine, checkfirst=True)
+            self._origin = sa.inspect(self.engine).has_table("_cdc_origin")
+        except sa.exc.OperationalError as exc:
+            raise CdcError(f"cannot open the sink database: {exc.orig}") from None
+
+    def offsets(self) -> dict[tuple[str, int], int]:
+        """Return the next offset to read per partition, as stored in the target database."""
+        with self.engine.connect() as conn:
+            return {tp: s.next_offset for tp, s in state.load_applied(conn, self.pipeline).items()}
+
+    def apply(self, records: Sequence[Record]) -> ApplyResult:
+        """Apply records in one transaction; return what was applied, skipped, dead-lettered."""
+        if not records:
+            return ApplyResult()
+        with self.engine.begin() as conn:
+            applied = state.load_applied(conn, self.pipeline)
+            try:
+                with conn.begin_nested():
+                    result, changed = self._run(conn, records, applied, careful=False)
+            except _DB_ERRORS:
+                self.targets.forget()
+                result, changed = self._run(conn, records, applied, careful=True)
+            state.save_applied(conn, self.pipeline, changed)
+        return result
+
+    def _run(
+        self, conn: Connection, records: Sequence[Record],
+        applied: dict[tuple[str, int], state.PartitionState], *, careful: bool,
+    ) -> tuple[ApplyResult, dict[tuple[str, int], state.PartitionState]]:  # fmt: skip
+        self._mark_origin(conn)
+        changed: dict[tuple[str, int], state.PartitionState] = {}
+        pending: dict[str, dict[tuple[Any, ...], _Action]] = {}
+        stats: dict[str, tuple[str, int, int]] = {}
+        result = ApplyResult()
+        for record in records:
+            tp = (record.topic, record.partition)
+            current = changed.get(tp) or applied.get(tp) or state.PartitionState(0, None)
+            if record.offset < current.next_offset:
+                result += ApplyResult(skipped=1)
+                continue
+            current = dataclasses.replace(current, next_offset=record.offset + 1)
+            changed[tp] = current
+            try:
+                event = from_message(record.message)
+                if event is None:
+                    continue
+                if current.position and event.position and event.position <= current.position:
+                    result += ApplyResult(skipped=1)
+                    continue
+                if event.position:
+                    changed[tp] = dataclasses.replace(current, position=event.position)
+                action = self._action(conn, event)
+            except PoisonEvent as exc:
+                state.add_dead(
+                    conn, self.pipeline, record.message, *tp[1:], record.offset, str(exc)
+                )
+                result += ApplyResult(dead=1)
+                continue
+            if careful:
+                try:
+                    with conn.begin_nested():
+                        self._execute(conn, [action])
+                except _DB_ERRORS as exc:
+                    reason = f"target rejected the change: {_db_reason(exc)}"
+                    state.add_dead(
+                        conn, self.pipeline, record.message, tp[1], record.offset, reason
+                    )
+                    result += ApplyResult(dead=1)
+                    continue
+            else:
+                self._stage(conn, pending, action)
+            result += ApplyResult(applied=1)
+            name = action.target.table.name
+            count = stats.get(name, (action.source_table, 0, 0))[1]
+            stats[name] = (action.source_table, count + 1, action.source_ms)
+        for table_actions in pending.values():
+            self._execute(conn, list(table_actions.values()))
+        state.save_stats(conn, self.pipeline, stats, state.now_ms())
+        self._unmark_origin(conn)
+        return result, changed
+
+    def retry(self, ids: list[int] | None = None) -> tuple[int, int]:
+        """Re-apply dead letters; return (now applied, still failing)."""
+        ok = failed = 0
+        with self.engine.begin() as conn:
+            letters = state.list_dead(conn, self.pipeline, ids)
+        for letter in letters:
+            try:
+                with self.engine.begin() as conn:
+                    self._mark_origin(conn)
+                    event = from_message(letter.message)
+                    if event is not None:
+                        self._execute(conn, [self._action(conn, event)])
+                    conn.execute(sa.delete(state.DEAD).where(state.DEAD.c.id == letter.id))
+                    self._unmark_origin(conn)
+                ok += 1
+            except (PoisonEvent, *_DB_ERRORS) as exc:
+                self.targets.forget()
+                reason = str(exc) if isinstance(exc, PoisonEvent) else _db_reason(exc)
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        sa.update(state.DEAD)
+                        .where(state.DEAD.c.id == letter.id)
+                        .values(reason=reason, attempts=state.DEAD.c.attempts + 1)
+                    )
+                failed += 1
+        return ok, failed
+
+    def dead_letters(self) -> list[state.DeadLetter]:
+        with self.engine.connect() as conn:
+            return state.list_dead(conn, self.pipeline)
+
+    def _dead(self, conn: Connection, record: Record, reason: str) -> None:
+        state.add_dead(conn, self.pipeline, record.message, record.partition, record.offset, reason)
+
+    def _mark_origin(self, conn: Connection) -> None:
+        if self._origin:
+            conn.execute(sa.text("INSERT INTO _cdc_origin (marker) VALUES (:m)"), {"m": "sink"})
+
+    def _unmark_origin(self, conn: Connection) -> None:
+        if self._origin:
+            conn.execute(sa.text("DELETE FROM _cdc_origin"))
+
+    def _action(self, conn: Connection, event: ChangeEvent) -> _Action:
+        table = event.source.table
+        mapping = self.mapping.for_table(table, event.topic)
+        image = event.after if event.op in ("c", "u", "r") else event.before
+        if event.op == "t":
+            target = self.targets.get(conn, mapping, None, None)
+            return _Action(target, "truncate", {}, table, event.source.ts_ms)
+        if image is None:
+            raise PoisonEvent(f"an {event.op!r} event without its row image")
+        target = self.targets.get(conn, mapping, event.key or image, image)
+        row = _target_row(mapping, target, image)
+        if event.op == "d":
+            missing = [k for k in target.key if k not in row]
+            if missing:
+                raise PoisonEvent(f"delete lacks key column(s) {missing} of {target.table.name!r}")
+            row = {k: row[k] for k in target.key}
+        return _Action(target, "delete" if event.op == "d" else "upsert", row, table,
+                       event.source.ts_ms)  # fmt: skip
+
+    def _stage(
+        self, conn: Connection, pending: dict[str, dict[tuple[Any, ...], _Action]], action: _Action
+    ) -> None:
+        name = action.target.table.name
+        if action.kind == "truncate":
+            self._execute(conn, list(pending.pop(name, {}).values()))
+            self._execute(conn, [action])
+            return
+        key = tuple(action.row.get(k) for k in action.target.key)
+        table_actions = pending.setdefault(name, {})
+        table_actions.pop(key, None)  # keep the latest, in arrival order
+        table_actions[key] = action
+
+    def _execute(self, conn: Connection, actions: list[_Action]) -> None:
+        upserts: dict[tuple[str, frozenset[str]], list[_Action]] = {}
+        for action in actions:
+            if action.kind == "truncate":
+                conn.execute(sa.delete(action.target.table))
+            elif action.kind == "delete":
+                _delete(conn, action)
+            else:
+                group = (action.target.table.name, frozenset(action.row))
+                upserts.setdefault(group, []).append(action)
+        for batch in upserts.values():
+            _upsert(conn, batch[0].target, [a.row for a in batch])
+
+
+def _target_row(mapping: TableMapping, target: Target, image: Mapping[str, Any]) -> dict[str, Any]:
+    renamed = {mapping.target_column(k): v for k, v in image.items() if k not in mapping.drop}
+    decoded = target.decode_row(renamed)
+    view = {k: decoded.get(mapping.target_column(k), v) for k, v in image.items()}
+    for added in mapping.add:
+        try:
+            decoded[added.name] = added.compute(view)
+        except PoisonEvent:
+            raise
+        except Exception as exc:  # a user expression failing on this row's values
+            raise PoisonEvent(f"mapping column {added.name!r} failed: {exc}") from None
+    unknown = sorted(set(decoded) - set(target.kinds))
+    if unknown:
+        raise PoisonEvent(f"target table {target.table.name!r} has no column(s) {unknown}")
+    return decoded
+
+
+def _delete(conn: Connection, action: _Action) -> None:
+    table = action.target.table
+    where = sa.and_(*(table.c[k] == action.row[k] for k in action.target.key))
+    conn.execute(sa.delete(table).where(where))
+
+
+def _upsert(conn: Connection, target: Target, rows: list[dict[str, Any]]) -> None:
+    table = target.table
+    name = conn.dialect.name
+    if name in ("sqlite", "postgresql"):
+        insert = (sqlite.insert if name == "sqlite" else postgresql.insert)(table)
+        others = [c for c in rows[0] if c not in target.key]
+        if others:
+            stmt = insert.on_conflict_do_update(
+                index_elements=list(target.key), set_={c: insert.excluded[c] for c in others}
+            )
+        else:
+            stmt = insert.on_conflict_do_nothing(index_elements=list(target.key))
+        conn.execute(stmt, rows)
+        return
+    for row in rows:  # other databases: delete + insert inside the same transaction
+        where = sa.and_(*(table.c[k] == row[k] for k in target.key))
+        conn.execute(sa.delete(table).where(where))
+        conn.execute(sa.insert(table), row)
+
+
+def _db_reason(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip().splitlines()
+    return f"{type(orig or exc).__name__}: {text[0] if text else ''}"
+
+
+def parse(message: Message) -> ChangeEvent | None:
+    """Parse a transport message (re-exported for tools)."""
+    return from_message(message)
