@@ -1,17 +1,16 @@
-"""Reporting: the sales report in hand-written SQL, and the audit log."""
+"""Reports context: the sales report, in hand-written SQL across four contexts."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from flask import Blueprint, request
-from sqlalchemy import DateTime, bindparam, select, text
+from sqlalchemy import DateTime, bindparam, text
 
-from monolith.api.common import as_dict, paginate, plain
+from monolith.api.common import plain
 from monolith.db import session
 from monolith.errors import ValidationFailed
-from monolith.models import AuditEntry
-from monolith.validation import query_choice, query_int
+from monolith.validation import query_choice
 
 bp = Blueprint("reports", __name__, url_prefix="/api")
 
@@ -83,15 +82,3 @@ def sales_report():
         "groups": groups,
         "total_revenue_cents": sum(g["revenue_cents"] for g in groups),
     }
-
-
-@bp.get("/audit-log")
-def audit_log():
-    stmt = select(AuditEntry).order_by(AuditEntry.id.desc())
-    if entity := request.args.get("entity"):
-        stmt = stmt.where(AuditEntry.entity == entity)
-    if action := request.args.get("action"):
-        stmt = stmt.where(AuditEntry.action == action)
-    if (entity_id := query_int("entity_id")) is not None:
-        stmt = stmt.where(AuditEntry.entity_id == entity_id)
-    return paginate(session(), stmt, as_dict)
