@@ -141,8 +141,9 @@ class RouterServer:
         return self
 
     def serve(self) -> None:
-        """Run in the foreground until interrupted."""
-        self.start()
+        """Run in the foreground until interrupted (starting first if needed)."""
+        if not self._threads:
+            self.start()
         try:
             while all(t.is_alive() for t in self._threads):
                 self._threads[0].join(0.5)

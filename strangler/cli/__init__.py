@@ -21,6 +21,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "strangler.cli.monolith:monolith",
         "Serve, seed, migrate and drive traffic at the legacy ShopCo monolith.",
     ),
+    "router": (
+        "strangler.cli.router_serve:router",
+        "Run the strangler router (mitmproxy data plane + admin API) before the monolith.",
+    ),
+    "routes": (
+        "strangler.cli.routes:routes",
+        "Move endpoints monolith → shadow → canary → service live; history, rollback, export.",
+    ),
+    "upstreams": (
+        "strangler.cli.router_upstreams:upstreams",
+        "Register the services routes send traffic to (URLs, health checks, breakers).",
+    ),
 }
 
 

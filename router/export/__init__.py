@@ -1,0 +1,1 @@
+"""Compile a route table to production data-plane configs (nginx, Envoy)."""

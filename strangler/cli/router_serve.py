@@ -1,0 +1,56 @@
+"""`strangler router serve`: run the strangler facade (data plane + admin API)."""
+
+from __future__ import annotations
+
+import click
+
+from strangler.cli.routes import _errors
+
+
+@click.group("router")
+def router() -> None:
+    """Run the strangler router: a mitmproxy reverse proxy in front of the monolith."""
+
+
+@router.command("serve")
+@click.option("--listen", default=None, help="HOST:PORT for traffic (default 127.0.0.1:8080).")
+@click.option("--admin", default=None, help="HOST:PORT for the admin API (default 127.0.0.1:8081).")
+@click.option("--monolith", default=None, help="Base URL of the monolith (the default route).")
+@click.option(
+    "--store", default=None, help="Route store: a SQLite path/URL or postgresql://... URL."
+)
+@click.option("--capture", default=None, help="Record requests/responses to this JSON-lines file.")
+@click.option("--access-log", default=None, help='JSON access log: "-" (stderr), a file, or "".')
+def serve(
+    listen: str | None,
+    admin: str | None,
+    monolith: str | None,
+    store: str | None,
+    capture: str | None,
+    access_log: str | None,
+) -> None:
+    """Serve traffic, routing each request by the stored route table.
+
+    Several routers may share one store: each applies a new table version within about
+    20 ms (poll interval). The admin API needs a bearer token: $STRANGLER_ADMIN_TOKEN, or
+    one generated and stored (owner-only) in [router] token_file, whose path is printed.
+    Settings also come from strangler.toml [router] and STRANGLER_ROUTER_<FIELD>.
+    """
+    with _errors():
+        from router.config import load
+        from router.server import RouterServer
+
+        config = load(
+            listen=listen,
+            admin=admin,
+            monolith=monolith,
+            store=store,
+            capture_file=capture,
+            access_log=access_log,
+        )
+        server = RouterServer(config)
+        server.start()
+    where = f"stored in {server.token_file}" if server.token_file else "from STRANGLER_ADMIN_TOKEN"
+    click.echo(f"strangler router: traffic on {server.proxy_url}, admin API on {server.admin_url}")
+    click.echo(f"admin token {where}; route store {config.store}")
+    server.serve()
