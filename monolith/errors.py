@@ -94,7 +94,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def _database_down(exc: OperationalError) -> ResponseReturnValue:
         log.error("database error: %s", exc.orig)
-        return error_body(503, "database_unavailable", "the database is not reachable")
+        return error_body(503, "database_unavailable", "the database could not serve the request")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> ResponseReturnValue:

@@ -57,3 +57,32 @@ def _safe(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+def head_revision() -> str | None:
+    """Return the newest revision of the [monolith] scripts."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
+
+
+def require_migrated(url: str) -> None:
+    """Raise MonolithError unless the database at `url` is migrated to head.
+
+    An unreachable database passes: the app starts and /ready reports it.
+    """
+    try:
+        current = current_revision(url)
+    except SQLAlchemyError:
+        return
+    if current is None:
+        raise MonolithError(
+            f"the database {_safe(url)} has no ShopCo tables; "
+            "run `strangler monolith migrate` first"
+        )
+    head = head_revision()
+    if current != head:
+        raise MonolithError(
+            f"the database {_safe(url)} is at revision {current}, the code expects {head}; "
+            "run `strangler monolith migrate`"
+        )

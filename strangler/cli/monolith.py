@@ -59,9 +59,11 @@ def serve(host: str | None, port: int | None, sql_log: str | None) -> None:
     from werkzeug.serving import make_server
 
     from monolith.app import create_app
+    from monolith.migrate import require_migrated
 
     with _errors():
         config = _config(host=host, port=port, sql_log=sql_log)
+        require_migrated(config.database_url)
         app = create_app(config)
         # ShopCo logs each request as one JSON line; werkzeug's access log would repeat it.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -47,6 +47,12 @@ def test_seeding_before_migrating_says_what_to_do(run):
     assert result.exit_code == 1 and "strangler monolith migrate" in result.output
 
 
+def test_serving_an_unmigrated_database_says_to_migrate(run):
+    result = run("serve", "--port", "0")
+    assert result.exit_code == 1
+    assert "has no ShopCo tables; run `strangler monolith migrate` first" in result.output
+
+
 def test_bad_port_in_the_environment_is_named(run):
     result = run("migrate", PORT="eighty")
     assert result.exit_code == 1 and "PORT" in result.output
