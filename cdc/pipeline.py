@@ -122,10 +122,9 @@ class Pipeline:
             total = Progress(*(a + b for a, b in zip(_tuple(total), _tuple(progress), strict=True)))
             if on_progress is not None:
                 on_progress(progress)
-            idle = (
-                progress.published == 0 and progress.applied + progress.skipped + progress.dead == 0
-            )
-            if idle and until_idle:
+            moved = progress.applied + progress.skipped + progress.dead
+            idle = progress.published == 0 and moved == 0
+            if idle and until_idle and self.caught_up():
                 break
             if idle and self.capture is not None:
                 stop.wait(idle_sleep_s)

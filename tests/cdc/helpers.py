@@ -43,6 +43,6 @@ def checksum(url_or_engine, table: str, key: str = "id") -> tuple[int, str]:
     """Return (row count, sha256 of the rows in key order) for comparing databases."""
     engine = sa.create_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
     with engine.connect() as conn:
-        rows = conn.execute(sa.text(f'SELECT * FROM "{table}" ORDER BY "{key}"')).all()
+        rows = conn.execute(sa.text(f'SELECT * FROM "{table}" ORDER BY {key}')).all()
     digest = hashlib.sha256(repr([tuple(str(v) for v in r) for r in rows]).encode()).hexdigest()
     return len(rows), digest
