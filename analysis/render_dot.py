@@ -11,6 +11,7 @@ from analysis.context_map import dependencies
 from analysis.pipeline import Analysis
 
 INSTALL_HINT = "SVGs skipped: graphviz's `dot` is missing (apt-get install graphviz)"
+CROSS_EDGE_SHARE = 0.25  # cross-context edges lighter than this share of the heaviest are omitted
 _PALETTE = ("#e8f1fb", "#eaf6ea", "#fdf3e1", "#f3e9f7", "#e6f5f5", "#fbe9ec", "#f0f0e4", "#eceff6")
 
 
@@ -38,7 +39,7 @@ def tables_dot(analysis: Analysis) -> str:
         for table in context.tables:
             info = split.tables[table]
             if info.shared:
-                label = f"{table}\n(shared: {len(set(info.writers))} writers)"
+                label = f"{table}\n(shared, {_plural(len(info.writers), 'writer')})"
                 lines.append(
                     f'    {quote(table)} [label={quote(label)}, fillcolor="#f8d7da", '
                     'color="#c0392b", penwidth=2];'
@@ -48,14 +49,21 @@ def tables_dot(analysis: Analysis) -> str:
         lines.append("  }")
     weights = [d["weight"] for _, _, d in analysis.graph.edges(data=True)] or [1.0]
     top = max(weights)
+    hidden = 0
     for a, b, data in sorted(analysis.graph.edges(data=True)):
         cross = split.table_context.get(a) != split.table_context.get(b)
+        if cross and data["weight"] < CROSS_EDGE_SHARE * top:
+            hidden += 1  # weak cross-context edges would hide the structure
+            continue
         width = 0.5 + 3.5 * data["weight"] / top
-        style = ', style=dashed, color="#c0392b"' if cross else ""
+        style = ', style=dashed, color="#c0392b", constraint=false' if cross else ""
         lines.append(
             f"  {quote(a)} -- {quote(b)} [penwidth={width:.2f}, "
             f"tooltip={quote(_edge_tip(data))}{style}];"
         )
+    if hidden:
+        note = f"{hidden} weak cross-context edges not drawn (all are in report.json)"
+        lines.append(f'  "_note" [shape=plaintext, style="", label={quote(note)}];')
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -72,7 +80,8 @@ def contexts_dot(analysis: Analysis) -> str:
     order = {step.context: i + 1 for i, step in enumerate(analysis.plan)}
     for context in analysis.split.contexts:
         label = (
-            f"{context.name}\n{len(context.tables)} tables, {len(context.endpoints)} endpoints"
+            f"{context.name}\n{_plural(len(context.tables), 'table')}, "
+            f"{_plural(len(context.endpoints), 'endpoint')}"
             f"\nextract #{order.get(context.name, '?')}"
         )
         lines.append(f"  {quote(context.name)} [label={quote(label)}];")
@@ -114,3 +123,7 @@ def _title(analysis: Analysis, what: str) -> str:
 
 def _edge_tip(data: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:.2f}" for k, v in sorted(data.items()) if k != "weight")
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
