@@ -38,7 +38,7 @@ def monolith() -> None:
     """
 
 
-@monolith.command()
+@monolith.command(short_help="Serve ShopCo over HTTP (werkzeug, threaded).")
 @click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
 @click.option(
     "--port", type=int, default=None, help="Port (default $PORT or 5000; 0 picks a free one)."
@@ -90,7 +90,7 @@ def serve(host: str | None, port: int | None, sql_log: str | None) -> None:
         server.server_close()
 
 
-@monolith.command()
+@monolith.command(short_help="Upgrade the database to the newest schema (alembic).")
 def migrate() -> None:
     """Create or upgrade the monolith's tables to the newest alembic revision.
 
@@ -105,7 +105,7 @@ def migrate() -> None:
     click.echo(f"monolith database at revision {revision}")
 
 
-@monolith.command()
+@monolith.command(short_help="Fill a fresh database with deterministic demo data.")
 @click.option(
     "--scale",
     type=click.IntRange(min=1),
@@ -143,7 +143,7 @@ def seed(scale: int, seed_value: int) -> None:
     )
 
 
-@monolith.command()
+@monolith.command(short_help="Drive a repeatable request mix at every endpoint.")
 @click.option(
     "--base-url",
     required=True,
