@@ -41,11 +41,23 @@ EXPECTED = {
 CHECKOUT = "POST /api/carts/<int:cart_id>/checkout"
 
 
-@pytest.fixture(scope="module")
-def shop_traffic(tmp_path_factory):
-    """Serve a seeded ShopCo with the SQL log on, drive 600 requests, return (log, db URL)."""
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+    ],
+)
+def shop_traffic(request, tmp_path_factory):
+    """Serve a seeded ShopCo with the SQL log on, drive 600 requests, return (log, db URL).
+
+    On SQLite the log holds `?` placeholders; on PostgreSQL psycopg2's `%(name)s`.
+    """
     work = tmp_path_factory.mktemp("shopco")
-    url = f"sqlite:///{work / 'shop.db'}"
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres").create_database()
+    else:
+        url = f"sqlite:///{work / 'shop.db'}"
     upgrade(url)
     engine = make_engine(url)
     seed(engine, scale=1)
@@ -65,12 +77,12 @@ def shop_traffic(tmp_path_factory):
         app.extensions["sql_log"].close()
         app.extensions["shopco"].engine.dispose()
     assert summary.ok, summary.error_samples
-    return log, url
+    return log, url, request.param
 
 
 @pytest.fixture(scope="module")
 def analysis(shop_traffic):
-    log, url = shop_traffic
+    log, url, _ = shop_traffic
     return run(Inputs(logs=(log,), db=url))
 
 
@@ -78,7 +90,11 @@ def _together(split, *tables):
     return len({split.table_context[t] for t in tables}) == 1
 
 
-def test_every_statement_of_the_traffic_parses(analysis):
+def test_every_statement_of_the_traffic_parses(analysis, shop_traffic):
+    log, _, backend = shop_traffic
+    placeholder = "%(" if backend == "postgres" else "?"
+    assert placeholder in log.read_text()
+    assert analysis.inputs["dialect"] == backend  # declared by the log's `dialect` field
     assert analysis.workload.total > 2000
     assert analysis.workload.unparsed_count == 0
     assert analysis.workload.lines_malformed == 0
