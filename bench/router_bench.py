@@ -1,0 +1,252 @@
+"""Router benchmarks, measured side by side in one run on this machine.
+
+Ratios printed (targets from issue 4):
+  1. throughput, 8 connections: our router (mode service) / stock `mitmdump --mode reverse:`
+  2. added p50 latency at 1 connection: router (service) minus direct
+  3. client p50 in mode shadow / mode monolith (1 connection)
+  4. the generated nginx config / direct throughput (8 connections)
+  5. route change visible in every data plane (2 routers sharing one store): p99 of 100
+
+Everything runs on 127.0.0.1: one keep-alive WSGI upstream (bench/router_upstream.py),
+ApacheBench (`ab -k`, apt package apache2-utils) for throughput, a Python keep-alive
+client for latency. Each process is a separate OS process so no GIL is shared.
+
+    .venv/bin/python bench/router_bench.py            # about 2 minutes
+    .venv/bin/python bench/router_bench.py --quick    # smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PY = sys.executable
+TOKEN = "bench-token"
+CLI = [PY, "-c", "from strangler.cli import main; main()"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listens on {port}")
+
+
+class Procs:
+    def __init__(self) -> None:
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, cmd: list[str], port: int, **kw: Any) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+        self.procs.append(proc)
+        wait_port(port)
+        return proc
+
+    def stop_all(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+        for p in self.procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def ab(port: int, n: int, c: int, path: str = "/api/products/7") -> float:
+    out = subprocess.run(
+        ["ab", "-q", "-k", "-n", str(n), "-c", str(c), f"http://127.0.0.1:{port}{path}"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    failed = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
+    if failed or non2xx:
+        raise SystemExit(f"ab saw failures on port {port}:\n{out}")
+    return float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+
+def p50_ms(port: int, n: int, path: str = "/api/products/7") -> float:
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    samples = []
+    for i in range(n + 50):
+        t0 = time.perf_counter()
+        conn.request("GET", path, headers={"X-User": f"u{i}"})
+        response = conn.getresponse()
+        response.read()
+        if response.status != 200:
+            raise SystemExit(f"status {response.status} on port {port}")
+        if i >= 50:  # warm-up
+            samples.append(time.perf_counter() - t0)
+    conn.close()
+    return statistics.median(samples) * 1000
+
+
+def admin(port: int, method: str, path: str, body: Any = None) -> Any:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    conn.request(method, path, body=data, headers=headers)
+    response = conn.getresponse()
+    payload = json.loads(response.read())
+    if response.status >= 400:
+        raise SystemExit(f"admin {method} {path}: {payload}")
+    return payload
+
+
+def start_router(procs: Procs, upstream: str, store: str) -> tuple[int, int]:
+    listen, admin_port = free_port(), free_port()
+    env = {**os.environ, "STRANGLER_ADMIN_TOKEN": TOKEN}
+    cmd = [*CLI, "router", "serve", "--listen", f"127.0.0.1:{listen}",
+           "--admin", f"127.0.0.1:{admin_port}", "--monolith", upstream, "--store", store,
+           "--access-log", ""]  # fmt: skip
+    procs.start(cmd, listen, env=env, cwd=ROOT)
+    wait_port(admin_port)
+    return listen, admin_port
+
+
+def set_mode(admin_port: int, mode: str) -> None:
+    admin(admin_port, "PATCH", "/routes/all", {"mode": mode, "force": True})
+
+
+def bench_data_plane(args: argparse.Namespace, tmp: Path, procs: Procs) -> dict[str, float]:
+    up_port = free_port()
+    procs.start([PY, str(ROOT / "bench/router_upstream.py"), str(up_port)], up_port)
+    upstream = f"http://127.0.0.1:{up_port}"
+    mitm_port = free_port()
+    mitmdump = str(Path(PY).parent / "mitmdump")
+    procs.start([mitmdump, "--mode", f"reverse:{upstream}", "--listen-host", "127.0.0.1",
+                 "-p", str(mitm_port), "-q"], mitm_port)  # fmt: skip
+    ours, admin_port = start_router(procs, upstream, str(tmp / "routes.db"))
+    admin(admin_port, "PUT", "/upstreams/svc", {"urls": [upstream]})
+    admin(admin_port, "POST", "/routes", {"id": "all", "path": "/**", "target": "svc"})
+    nginx_port = None
+    if shutil.which("nginx"):
+        nginx_port = free_port()
+        prefix = tmp / "nginx"
+        prefix.mkdir()
+        set_mode(admin_port, "service")
+        conf = prefix / "nginx.conf"
+        subprocess.run([*CLI, "routes", "export", "--format", "nginx", "--standalone", str(prefix),
+                        "--listen", f"127.0.0.1:{nginx_port}", "-o", str(conf)],
+                       check=True, capture_output=True, cwd=ROOT,
+                       env={**os.environ, "STRANGLER_ADMIN_TOKEN": TOKEN,
+                            "STRANGLER_ADMIN_URL": f"http://127.0.0.1:{admin_port}"})  # fmt: skip
+        procs.start(["nginx", "-p", str(prefix), "-c", str(conf)], nginx_port)
+
+    n, lat = args.requests, args.latency_requests
+    r: dict[str, list[float]] = {}
+    for _ in range(args.rounds):  # interleaved rounds: drift hits every variant alike
+        r.setdefault("direct_rps", []).append(ab(up_port, n, 8))
+        r.setdefault("mitmdump_rps", []).append(ab(mitm_port, n, 8))
+        set_mode(admin_port, "service")
+        r.setdefault("service_rps", []).append(ab(ours, n, 8))
+        if nginx_port:
+            r.setdefault("nginx_rps", []).append(ab(nginx_port, n, 8))
+        r.setdefault("direct_p50", []).append(p50_ms(up_port, lat))
+        r.setdefault("service_p50", []).append(p50_ms(ours, lat))
+        set_mode(admin_port, "monolith")
+        r.setdefault("monolith_p50", []).append(p50_ms(ours, lat))
+        set_mode(admin_port, "shadow")
+        r.setdefault("shadow_p50", []).append(p50_ms(ours, lat))
+    return {k: statistics.median(v) for k, v in r.items()}
+
+
+def bench_propagation(args: argparse.Namespace, tmp: Path, procs: Procs) -> list[float]:
+    from router import ops
+    from router.store import RouteStore
+
+    up_port = free_port()
+    procs.start([PY, str(ROOT / "bench/router_upstream.py"), str(up_port)], up_port)
+    store_url = f"sqlite:///{tmp}/shared.db"
+    planes = [start_router(procs, f"http://127.0.0.1:{up_port}", store_url) for _ in range(2)]
+    store = RouteStore(store_url)
+    table, _ = ops.add_route(store.current(), {"id": "p", "path": "/api/**", "target": "monolith"})
+    store.commit(table, actor="bench", reason="", change={})
+    conns = [http.client.HTTPConnection("127.0.0.1", a) for _, a in planes]
+    delays = []
+    for i in range(args.changes):
+        mode = "service" if i % 2 else "monolith"
+        new, _ = ops.set_route(store.current(), "p", {"mode": mode})
+        t0 = time.perf_counter()
+        version = store.commit(new, actor="bench", reason="", change={}).version
+        pending = set(range(len(conns)))
+        while pending:
+            for j in list(pending):
+                conns[j].request("GET", "/health")
+                if json.loads(conns[j].getresponse().read())["serving_version"] >= version:
+                    pending.discard(j)
+        delays.append((time.perf_counter() - t0) * 1000)
+    store.close()
+    return delays
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small counts, one round")
+    args = parser.parse_args()
+    args.requests = 600 if args.quick else 3000
+    args.latency_requests = 200 if args.quick else 1000
+    args.rounds = 1 if args.quick else 3
+    args.changes = 20 if args.quick else 100
+    if not shutil.which("ab"):
+        raise SystemExit("needs ApacheBench: apt-get install -y apache2-utils")
+    procs = Procs()
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            m = bench_data_plane(args, Path(d), procs)
+            procs.stop_all()
+            procs = Procs()
+            delays = bench_propagation(args, Path(d), procs)
+    finally:
+        procs.stop_all()
+    q = statistics.quantiles(delays, n=100)
+    print(json.dumps({k: round(v, 3) for k, v in m.items()}, indent=2))
+    print(
+        f"throughput, 8 conns: router(service) {m['service_rps']:.0f} rps / mitmdump "
+        f"{m['mitmdump_rps']:.0f} rps = {m['service_rps'] / m['mitmdump_rps']:.2f}x  (target >= 2x)"
+    )
+    print(
+        f"added p50 at 1 conn: {m['service_p50'] - m['direct_p50']:.2f} ms "
+        f"(router {m['service_p50']:.2f} ms, direct {m['direct_p50']:.2f} ms; target <= 1.5 ms)"
+    )
+    print(
+        f"shadow / monolith client p50: {m['shadow_p50'] / m['monolith_p50']:.2f}x "
+        f"({m['shadow_p50']:.2f} / {m['monolith_p50']:.2f} ms; target <= 1.2x)"
+    )
+    if "nginx_rps" in m:
+        print(
+            f"generated nginx / direct throughput: {m['nginx_rps'] / m['direct_rps']:.0%} "
+            f"({m['nginx_rps']:.0f} / {m['direct_rps']:.0f} rps; target >= 85%)"
+        )
+    print(f"route change visible in 2 data planes: p50 {statistics.median(delays):.1f} ms, "
+          f"p99 {q[98]:.1f} ms, max {max(delays):.1f} ms over {len(delays)} changes "
+          "(target p99 <= 100 ms)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
