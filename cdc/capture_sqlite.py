@@ -189,6 +189,8 @@ class SqliteCapture:
         return f"{self.prefix}.main.{table}"
 
     def state(self, name: str) -> str | None:
+        if not self.is_setup():
+            raise CdcError("capture is not set up on this source: run `strangler cdc setup` first")
         row = self.conn.execute("SELECT value FROM _cdc_state WHERE name = ?", (name,)).fetchone()
         return None if row is None else str(row[0])
 

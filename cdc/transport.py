@@ -84,15 +84,26 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
-def open_transport(spec: str, *, partitions: int = 3) -> Transport:
-    """Open `embedded:PATH` or `kafka:HOST:PORT`."""
+def open_transport(
+    spec: str,
+    *,
+    partitions: int = 3,
+    retention_bytes: int | None = None,
+    retention_ms: int | None = None,
+) -> Transport:
+    """Open `embedded:PATH` or `kafka:HOST:PORT` (retention applies to the embedded log)."""
     kind, sep, target = spec.partition(":")
     if not sep or not target:
         raise CdcError(f"transport {spec!r} must be embedded:PATH or kafka:HOST:PORT")
     if kind == "embedded":
         from cdc.transport_embedded import EmbeddedLog
 
-        return EmbeddedLog(target, partitions=partitions)
+        return EmbeddedLog(
+            target,
+            partitions=partitions,
+            retention_bytes=retention_bytes,
+            retention_ms=retention_ms,
+        )
     if kind == "kafka":
         from cdc.transport_kafka import KafkaTransport
 

@@ -16,6 +16,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "strangler.cli.analyze:analyze",
         "Suggest bounded contexts, table owners and an extraction order from SQL.",
     ),
+    "cdc": (
+        "strangler.cli.cdc:cdc",
+        "Capture changes as Debezium events and apply them to another database.",
+    ),
     "demo": ("strangler.cli.demo:demo", "Run the bundled ShopCo demo on embedded defaults."),
     "monolith": (
         "strangler.cli.monolith:monolith",

@@ -1,0 +1,48 @@
+"""The CDC package's configuration: `[cdc]` in strangler.toml, STRANGLER_CDC_* in the env."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from strangler import settings
+
+DEFAULT_TRANSPORT = "embedded:var/cdc/log.db"
+
+
+@dataclass(frozen=True)
+class CdcConfig:
+    """Settings of a CDC pipeline; CLI options override them."""
+
+    source: str | None = None
+    tables: tuple[str, ...] = ()
+    transport: str = DEFAULT_TRANSPORT
+    sink: str | None = None
+    mapping: str | None = None
+    prefix: str = "strangler"
+    pipeline: str = "default"
+    group: str = "strangler-sink"
+    partitions: int = 3
+    batch: int = 2000
+    chunk_rows: int = 2000
+    tombstones: bool = True
+    schemas: bool = False
+    poll_ms: int = 200
+    retention_bytes: int | None = None
+    retention_ms: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("partitions", "batch", "chunk_rows", "poll_ms"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"[cdc] {name} must be >= 1, got {getattr(self, name)}")
+        kind = self.transport.partition(":")[0]
+        if kind not in ("embedded", "kafka") or ":" not in self.transport:
+            raise ValueError(
+                f"[cdc] transport must be embedded:PATH or kafka:HOST:PORT, got {self.transport!r}"
+            )
+        if not self.prefix or "." in self.prefix:
+            raise ValueError(f"[cdc] prefix must be a non-empty name without dots: {self.prefix!r}")
+
+
+def load_config(**overrides: Any) -> CdcConfig:
+    return settings.load(CdcConfig, section="cdc", env_prefix="STRANGLER_CDC_", overrides=overrides)
