@@ -27,6 +27,8 @@ from pathlib import Path
 
 import sqlglot
 
+from analysis.mojo import mojofm
+
 DOMAINS = ("customer", "catalog", "inventory", "cart", "order", "payment", "shipping", "review")
 TABLES_PER_DOMAIN = 6
 COLUMNS = tuple(f"col_{i}" for i in range(40))
@@ -133,10 +135,13 @@ def scenario(name: str, lines: int, shapes: int, sample: int, work: Path) -> Non
     per_line = baseline_per_line(log, sample)
     report = json.loads((work / f"{name}-out" / "report.json").read_text())
     stats = report["statements"]
+    found = {t: info["context"] for t, info in report["tables"].items()}
+    domains = {t: t.split("_t")[0] for t in found}  # the generator's ground truth
     print(
         f"{name}: {lines:,} lines, {stats['unique_shapes']:,} shapes "
         f"({stats['unparsed']} unparsed): {wall:.2f} s wall, {lines / wall:,.0f} lines/s, "
-        f"peak RSS {rss:,.0f} MiB"
+        f"peak RSS {rss:,.0f} MiB; {len(set(found.values()))} contexts, "
+        f"MoJoFM {mojofm(found, domains)} against the generator's {len(DOMAINS)} domains"
     )
     print(
         f"  baseline (json + sqlglot per line, {sample:,}-line sample): {per_line * 1e3:.3f} "

@@ -168,3 +168,10 @@ def test_help_explains_inputs_and_outputs():
     for option in ("--schema", "--db", "--log", "--sql-dir", "--pg-log", "--pg-stat-statements",
                    "--dialect", "--overrides", "--reference", "--out", "--json"):  # fmt: skip
         assert option in result.output
+
+
+def test_bad_settings_in_the_environment_are_one_clear_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("STRANGLER_ANALYZE_SEED", "lucky")
+    result = _petclinic(tmp_path / "out")
+    assert result.exit_code == 1
+    assert "STRANGLER_ANALYZE_SEED must be int, got 'lucky'" in result.output
