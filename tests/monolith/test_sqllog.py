@@ -112,9 +112,11 @@ def test_concurrent_requests_write_whole_lines_with_the_right_endpoint(app_and_l
 def test_buffered_lines_reach_the_file_on_close(tmp_path):
     writer = SqlLogWriter(tmp_path / "sub" / "log.jsonl", batch=1000, interval=60)
     for i in range(10):
-        writer.write({"sql": f"SELECT {i}", "endpoint": "background"})
+        writer.add((1.5e9, "background", f"SELECT {i}", 0.1, "sqlite", None))
     assert (tmp_path / "sub" / "log.jsonl").read_text() == ""
     writer.close()
     lines = (tmp_path / "sub" / "log.jsonl").read_text().splitlines()
     assert len(lines) == 10
-    writer.write({"sql": "late"})  # dropped after close, without error
+    writer.add((1.5e9, "background", "SELECT late", 0.1, "sqlite", None))
+    writer.flush()  # dropped after close, without error
+    assert json.loads(lines[0])["ts"] == "2017-07-14T02:40:00.000+00:00"

@@ -1,0 +1,206 @@
+"""Cost of the SQL attribution log: monolith requests/s with and without it, in one run.
+
+Two measurements, both side by side in alternating rounds (A B A B ...) on one seeded
+SQLite database, so that machine noise hits both alike:
+
+1. In process (the headline figure): two ShopCo apps, one with the log, one without,
+   driven through Flask's test client with the same request mix; requests per second of
+   *process CPU time*, which other load on a shared machine barely disturbs.
+2. Over HTTP: two `strangler monolith serve` processes, one with `--sql-log`, driven by
+   4 client threads; wall-clock requests/s (noisier, closer to what a user sees).
+
+Target: overhead under 10 %.
+
+    .venv/bin/python bench/sqllog_overhead.py [--rounds 6] [--seconds 3] [--clients 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import logging
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from monolith.app import create_app
+from monolith.config import MonolithConfig
+from monolith.migrate import upgrade
+from monolith.seed import seed
+from monolith.sqllog import install_sql_log
+
+PATHS = [
+    "/api/products?page=1&per_page=20",
+    "/api/products/3",
+    "/api/customers/5",
+    "/api/orders/7",
+    "/api/categories",
+    "/api/inventory/3",
+    "/api/orders?page=1",
+    "/api/reviews?product_id=3",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(db_url: str, port: int, sql_log: Path | None) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "strangler", "monolith", "serve", "--port", str(port)]
+    if sql_log is not None:
+        cmd += ["--sql-log", str(sql_log)]
+    env = {**os.environ, "DATABASE_URL": db_url, "LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/health")
+            if conn.getresponse().status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"monolith on port {port} did not start")
+
+
+def drive(port: int, seconds: float, clients: int) -> float:
+    """Send the request mix from `clients` threads for `seconds`; return requests/s."""
+    counts = [0] * clients
+    stop = time.monotonic() + seconds
+
+    def worker(i: int) -> None:
+        n = i
+        while time.monotonic() < stop:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", PATHS[n % len(PATHS)])
+            response = conn.getresponse()
+            response.read()
+            if response.status >= 500:
+                raise SystemExit(f"server error {response.status} on {PATHS[n % len(PATHS)]}")
+            conn.close()
+            counts[i] += 1
+            n += 1
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts) / (time.monotonic() - started)
+
+
+def statements_per_second(db_url: str, log: Path | None, seconds: float = 2.0) -> float:
+    """Worst case: a tight loop of tiny statements, with or without the log listener."""
+    engine = create_engine(db_url)
+    writer = install_sql_log(None, engine, log) if log is not None else None
+    n, stop = 0, time.monotonic() + seconds
+    started = time.monotonic()
+    with engine.connect() as conn:
+        while time.monotonic() < stop:
+            conn.execute(text("SELECT name FROM products WHERE id = :id"), {"id": n % 50 + 1})
+            n += 1
+    rate = n / (time.monotonic() - started)
+    if writer is not None:
+        writer.close()
+    engine.dispose()
+    return rate
+
+
+def in_process_rates(db_url: str, log: Path, rounds: int, requests: int) -> dict[str, list[float]]:
+    """Requests per CPU-second through the test client, with and without the log."""
+    apps = {
+        "without log": create_app(MonolithConfig(database_url=db_url, log_level="WARNING")),
+        "with log": create_app(
+            MonolithConfig(database_url=db_url, log_level="WARNING", sql_log=str(log))
+        ),
+    }
+    clients = {name: app.test_client() for name, app in apps.items()}
+    rates: dict[str, list[float]] = {name: [] for name in apps}
+    for r in range(rounds + 1):
+        order = list(apps) if r % 2 == 0 else list(reversed(apps))
+        for name in order:
+            started = time.process_time()
+            for i in range(requests):
+                response = clients[name].get(PATHS[i % len(PATHS)])
+                if response.status_code >= 500:
+                    raise SystemExit(f"server error {response.status_code}")
+            if r > 0:  # round 0 warms caches up
+                rates[name].append(requests / (time.process_time() - started))
+    apps["with log"].extensions["sql_log"].close()
+    return rates
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--requests", type=int, default=400, help="per in-process round")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="strangler-bench-"))
+    db_url = f"sqlite:///{work / 'shopco.db'}"
+    upgrade(db_url)
+    seed(create_engine(db_url), scale=1)
+    logging.disable(logging.WARNING)
+    cpu = in_process_rates(db_url, work / "inproc.jsonl", args.rounds, args.requests)
+    report("in process, requests per CPU-second", cpu)
+    log = work / "sql.jsonl"
+    ports = {"without log": free_port(), "with log": free_port()}
+    plain = start_server(db_url, ports["without log"], None)
+    logged = start_server(db_url, ports["with log"], log)
+    rates: dict[str, list[float]] = {name: [] for name in ports}
+    try:
+        drive(ports["without log"], 1.0, args.clients)  # warm both up
+        drive(ports["with log"], 1.0, args.clients)
+        for r in range(args.rounds):
+            order = list(ports) if r % 2 == 0 else list(reversed(ports))
+            for name in order:
+                rates[name].append(drive(ports[name], args.seconds, args.clients))
+    finally:
+        for proc in (plain, logged):
+            proc.terminate()
+            proc.wait(10)
+    report("over HTTP, wall-clock requests/s", rates)
+    print(f"log lines written over HTTP: {sum(1 for _ in log.open()) if log.exists() else 0}")
+    bare = statements_per_second(db_url, None)
+    logged_rate = statements_per_second(db_url, work / "micro.jsonl")
+    print(
+        f"worst case, tiny statements in a loop: {bare:.0f}/s bare, {logged_rate:.0f}/s logged"
+        f" (ratio {logged_rate / bare:.3f}; {1e6 / logged_rate - 1e6 / bare:.1f} us per statement)"
+    )
+    shutil.rmtree(work, ignore_errors=True)
+    sys.exit(0)
+
+
+def report(title: str, rates: dict[str, list[float]]) -> None:
+    without = statistics.median(rates["without log"])
+    with_log = statistics.median(rates["with log"])
+    overhead = 1 - with_log / without
+    print(f"{title}:")
+    print(f"  without log: {without:8.1f}  (rounds: {_fmt(rates['without log'])})")
+    print(f"  with log:    {with_log:8.1f}  (rounds: {_fmt(rates['with log'])})")
+    verdict = "met" if overhead < 0.10 else "NOT met"
+    ratio = with_log / without
+    print(f"  ratio {ratio:.3f}, overhead {overhead * 100:.1f} % (target < 10 %: {verdict})")
+
+
+def _fmt(values: list[float]) -> str:
+    return " ".join(f"{v:.0f}" for v in values)
+
+
+if __name__ == "__main__":
+    main()
