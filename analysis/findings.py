@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from analysis.access import AccessModel
 from analysis.contexts import Assignment
 from analysis.graph import GraphWeights, omnipresent_tables
@@ -130,10 +128,6 @@ def _multi_context_writers(
 def _nano_contexts(model: AccessModel, split: Assignment) -> list[Finding]:
     if len(split.contexts) < 2:
         return []
-    weight: dict[str, int] = defaultdict(int)
-    for endpoint in model.endpoints:
-        for table in model.touched(endpoint):
-            weight[split.table_context.get(table, "")] += 1
     found = []
     for context in split.contexts:
         if len(context.tables) > 1:

@@ -19,7 +19,8 @@ DEFAULT_PREFIX = "%m [%p] %a "
 _CSV_COLUMNS = {"a": 22, "u": 1, "d": 2, "p": 3, "h": 4, "r": 4, "c": 5, "b": 23}
 _CSV_MESSAGE = 13
 _MESSAGE = re.compile(
-    r"^(?:duration: [\d.]+ ms\s+)?(?:statement|execute [^:]*|parse [^:]*|bind [^:]*): (.*)$",
+    # "parse"/"bind" lines repeat an "execute" one: counting them would count it thrice
+    r"^(?:duration: [\d.]+ ms\s+)?(?:statement|execute [^:]*): (.*)$",
     re.DOTALL,
 )
 _LEVEL = r"(?P<_level>[A-Z]+\d?):\s+(?P<_message>.*)$"
