@@ -1,0 +1,76 @@
+"""The `strangler` command: verbs, help and the embedded demo."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from strangler import __version__
+from strangler.cli import COMMANDS, main
+
+
+def test_help_lists_every_verb_with_its_purpose():
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for name, (_target, purpose) in COMMANDS.items():
+        assert name in result.output
+        assert purpose.split()[0] in result.output
+
+
+def test_every_registered_verb_loads_and_explains_itself():
+    for name in COMMANDS:
+        result = CliRunner().invoke(main, [name, "--help"])
+        assert result.exit_code == 0, (name, result.output)
+        assert len(result.output.splitlines()) > 3
+
+
+def test_version_is_printed():
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.output.strip() == f"strangler, version {__version__}"
+
+
+def test_unknown_verb_is_a_usage_error():
+    result = CliRunner().invoke(main, ["frobnicate"])
+    assert result.exit_code == 2
+    assert "No such command 'frobnicate'" in result.output
+
+
+def test_python_dash_m_runs_the_same_command():
+    proc = subprocess.run(
+        [sys.executable, "-m", "strangler", "--version"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0 and __version__ in proc.stdout
+
+
+def test_demo_serves_drives_traffic_and_analyzes_on_sqlite(tmp_path):
+    result = CliRunner().invoke(
+        main, ["demo", "--dir", str(tmp_path), "--port", "0", "--exit", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    tables = {t for ts in summary["contexts"].values() for t in ts}
+    assert {"customers", "products", "orders", "stock_levels", "audit_log"} <= tables
+    assert sorted(summary["extraction_order"]) == sorted(summary["contexts"])
+    assert (tmp_path / "analysis" / "report.md").exists()
+    assert (tmp_path / "analysis" / "tables.dot").exists()
+    endpoints = {json.loads(line)["endpoint"] for line in (tmp_path / "sql.jsonl").open()}
+    assert "POST /api/carts/<int:cart_id>/checkout" in endpoints
+    assert len([e for e in endpoints if e.startswith(("GET /api", "POST /api"))]) > 20
+
+
+def test_demo_on_a_busy_port_says_so(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(
+            main, ["demo", "--dir", str(tmp_path), "--port", str(port), "--exit"]
+        )
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert "Traceback" not in result.output
