@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from analysis.access import AccessModel
-from analysis.graph import GraphWeights, omnipresent_tables
+from analysis.graph import GraphWeights, name_tokens, omnipresent_tables
 from analysis.model import Context, TableInfo
 from analysis.overrides import Overrides
 
@@ -76,6 +76,9 @@ def _group_name(
         best = max(sorted(set(pins)), key=pins.count)
         if best not in used:
             return best
+    stem = _common_stem(group)
+    if stem and stem not in used:
+        return stem
     inner = graph.subgraph(group)
     central = sorted(group, key=lambda t: (-inner.degree(t, weight="weight"), t))
     for table in central:
@@ -163,3 +166,17 @@ def _inner_share(graph: nx.Graph, table: str, table_context: dict[str, str]) -> 
         if table_context.get(neighbour) == table_context[table]:
             inner += data["weight"]
     return inner / total if total else 0.0
+
+
+def _common_stem(group: frozenset[str]) -> str:
+    """A word stem most of the group's tables share (`cart` for carts, cart_items), or ''."""
+    if len(group) < 2:
+        return ""
+    counts: dict[str, int] = defaultdict(int)
+    for table in group:
+        for token in name_tokens(table):
+            counts[token] += 1
+    best = sorted(counts, key=lambda t: (-counts[t], t))
+    if best and counts[best[0]] >= 2 and 2 * counts[best[0]] >= len(group):
+        return best[0]
+    return ""
