@@ -20,11 +20,13 @@ def _step(model: AccessModel, split: Assignment, name: str) -> ExtractionStep:
         fk for fk in model.foreign_keys if (fk.table in mine) != (fk.ref_table in mine)
     ]
     joins = sorted(pair for pair in model.join_endpoints if (pair[0] in mine) != (pair[1] in mine))
+    # Tables other contexts still read: after extraction they need a CDC-fed replica.
+    # (Tables other contexts write are shared-table findings: those writes become calls.)
     streams = sorted(
         t
         for t in mine
         if any(
-            split.endpoint_context.get(e) not in (name, None) and t in model.touched(e)
+            split.endpoint_context.get(e) not in (name, None) and t in model.reads.get(e, {})
             for e in model.endpoints
         )
     )
