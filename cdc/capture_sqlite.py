@@ -216,6 +216,13 @@ class SqliteCapture:
             self._set_state("delivered", str(self.delivered()))
         return chosen
 
+    def start_without_snapshot(self) -> None:
+        """Stream every change captured since setup, with no snapshot (Debezium `no_data`)."""
+        self.require_setup()
+        if not self.has_position():
+            with _immediate(self.conn):
+                self._set_state("delivered", "0")
+
     def _set_state(self, name: str, value: str) -> None:
         self.conn.execute(
             "INSERT INTO _cdc_state VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = ?",

@@ -114,8 +114,54 @@ class Pipeline:
         on_progress: Callable[[Progress], None] | None = None,
         until_idle: bool = False,
     ) -> Progress:
-        """Loop until `stop` is set (or, with until_idle, until nothing is left to do)."""
+        """Loop until `stop` is set (or, with until_idle, until nothing is left to do).
+
+        With both a capture and a sink, the sink runs in a second thread so that source
+        reads, log writes and target writes overlap; either side stops after its batch.
+        """
         self.start()
+        if self.capture is None or self.sink is None:
+            return self._run_serial(stop, idle_sleep_s, on_progress, until_idle)
+        sink_stop = threading.Event()
+        applied: list[ApplyResult] = []
+        failures: list[BaseException] = []
+
+        def sink_loop() -> None:
+            try:
+                while not sink_stop.is_set():
+                    applied.append(self.sink_once(timeout_s=0.05))
+            except BaseException as exc:  # handed to the caller's thread below
+                failures.append(exc)
+                stop.set()
+
+        worker = threading.Thread(target=sink_loop, name="cdc-sink", daemon=True)
+        worker.start()
+        published = snapshot_rows = 0
+        try:
+            while not stop.is_set():
+                count, snap = self.capture_once()
+                published, snapshot_rows = published + count, snapshot_rows + snap
+                if on_progress is not None:
+                    on_progress(Progress(count, 0, 0, 0, snap))
+                if count == 0 and until_idle and self.caught_up():
+                    break
+                if count == 0:
+                    stop.wait(0.05 if until_idle else idle_sleep_s)
+        finally:
+            sink_stop.set()
+            worker.join()
+        if failures:
+            raise failures[0]
+        total = sum(applied, ApplyResult())
+        return Progress(published, total.applied, total.skipped, total.dead, snapshot_rows)
+
+    def _run_serial(
+        self,
+        stop: threading.Event,
+        idle_sleep_s: float,
+        on_progress: Callable[[Progress], None] | None,
+        until_idle: bool,
+    ) -> Progress:
         total = Progress()
         while not stop.is_set():
             progress = self.step(timeout_s=idle_sleep_s if self.capture is None else 0.05)

@@ -13,7 +13,6 @@ marker when the target is itself captured, so reverse sync never loops.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -111,23 +110,31 @@ class Sink:
         pending: dict[str, dict[tuple[Any, ...], _Action]] = {}
         stats: dict[str, tuple[str, int, int]] = {}
         result = ApplyResult()
+        skipped = applied_n = 0
         for record in records:
             tp = (record.topic, record.partition)
-            current = changed.get(tp) or applied.get(tp) or state.PartitionState(0, None)
+            current = changed.get(tp)
+            if current is None:
+                known = applied.get(tp)
+                current = (
+                    state.PartitionState(known.next_offset, known.position)
+                    if known
+                    else (state.PartitionState(0, None))
+                )
+                changed[tp] = current
             if record.offset < current.next_offset:
-                result += ApplyResult(skipped=1)
+                skipped += 1
                 continue
-            current = dataclasses.replace(current, next_offset=record.offset + 1)
-            changed[tp] = current
+            current.next_offset = record.offset + 1
             try:
                 event = from_message(record.message)
                 if event is None:
                     continue
                 if current.position and event.position and event.position <= current.position:
-                    result += ApplyResult(skipped=1)
+                    skipped += 1
                     continue
                 if event.position:
-                    changed[tp] = dataclasses.replace(current, position=event.position)
+                    current.position = event.position
                 action = self._action(conn, event)
             except PoisonEvent as exc:
                 state.add_dead(
@@ -148,12 +155,13 @@ class Sink:
                     continue
             else:
                 self._stage(conn, pending, action)
-            result += ApplyResult(applied=1)
+            applied_n += 1
             name = action.target.table.name
             count = stats.get(name, (action.source_table, 0, 0))[1]
             stats[name] = (action.source_table, count + 1, action.source_ms)
         for table_actions in pending.values():
             self._execute(conn, list(table_actions.values()))
+        result += ApplyResult(applied=applied_n, skipped=skipped)
         state.save_stats(conn, self.pipeline, stats, state.now_ms())
         self._unmark_origin(conn)
         return result, changed
@@ -234,14 +242,17 @@ class Sink:
 
     def _execute(self, conn: Connection, actions: list[_Action]) -> None:
         upserts: dict[tuple[str, frozenset[str]], list[_Action]] = {}
+        deletes: dict[str, list[_Action]] = {}
         for action in actions:
             if action.kind == "truncate":
                 conn.execute(sa.delete(action.target.table))
             elif action.kind == "delete":
-                _delete(conn, action)
+                deletes.setdefault(action.target.table.name, []).append(action)
             else:
                 group = (action.target.table.name, frozenset(action.row))
                 upserts.setdefault(group, []).append(action)
+        for batch in deletes.values():
+            _delete(conn, batch[0].target, [a.row for a in batch])
         for batch in upserts.values():
             _upsert(conn, batch[0].target, [a.row for a in batch])
 
@@ -263,10 +274,12 @@ def _target_row(mapping: TableMapping, target: Target, image: Mapping[str, Any])
     return decoded
 
 
-def _delete(conn: Connection, action: _Action) -> None:
-    table = action.target.table
-    where = sa.and_(*(table.c[k] == action.row[k] for k in action.target.key))
-    conn.execute(sa.delete(table).where(where))
+def _delete(conn: Connection, target: Target, keys: list[dict[str, Any]]) -> None:
+    table = target.table
+    where = sa.and_(*(table.c[k] == sa.bindparam(f"k_{k}") for k in target.key))
+    conn.execute(
+        sa.delete(table).where(where), [{f"k_{k}": r[k] for k in target.key} for r in keys]
+    )
 
 
 def _upsert(conn: Connection, target: Target, rows: list[dict[str, Any]]) -> None:

@@ -77,6 +77,8 @@ def encode(kind: str, value: Any, scale: int | None = None) -> Any:
     """Return `value` (a Python or raw database value) as Debezium's JSON converter writes it."""
     if value is None:
         return None
+    if type(value) is _PASS_THROUGH.get(kind):  # the common case, kept cheap
+        return value
     encoder = _ENCODERS.get(kind)
     if encoder is None:
         raise ValueError(f"unknown column kind {kind!r} (known: {', '.join(KINDS)})")
@@ -87,6 +89,8 @@ def decode(kind: str, value: Any, scale: int | None = None) -> Any:
     """Turn a Debezium JSON value back into the Python value a database driver accepts."""
     if value is None:
         return None
+    if type(value) is _PASS_THROUGH.get(kind):
+        return value
     decoder = _DECODERS.get(kind)
     if decoder is None:
         raise ValueError(f"unknown column kind {kind!r} (known: {', '.join(KINDS)})")
@@ -225,6 +229,8 @@ def _decode_bytes(value: Any, _: int | None) -> bytes:
 def _decode_uuid(value: Any, _: int | None) -> str:
     return str(uuid.UUID(str(value)))
 
+
+_PASS_THROUGH: dict[str, type] = {"int": int, "float": float, "text": str, "bool": bool}
 
 _ENCODERS = {
     "int": _encode_int,

@@ -1,0 +1,205 @@
+"""CDC throughput and lag, side by side with baselines measured in the same run.
+
+Scenarios (all on this machine, in one process unless noted):
+  1. trigger overhead: the same write workload on the source with and without capture
+     triggers installed (ratio = cost of capture for the application).
+  2. end to end: SQLite -> embedded log -> SQLite, draining a backlog of N changes
+     (changes/s), against a plain bulk copy of the same number of rows (rows/s).
+  3. lag: a steady 1,000 changes/s for some seconds while the pipeline runs; p50/p99 of
+     commit-to-apply lag (source.ts_ms to the end of the sink transaction).
+  4. optional, with --kafka HOST:PORT and --postgres URL: scenario 2 and 3 through Apache
+     Kafka into PostgreSQL (the capture side is still SQLite: pgoutput capture is not built).
+
+    .venv/bin/python bench/cdc_pipeline.py                  # about 1 minute
+    .venv/bin/python bench/cdc_pipeline.py --changes 20000  # quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cdc.capture_sqlite import SqliteCapture
+from cdc.pipeline import Options, Pipeline
+from cdc.sink import Sink
+from cdc.transport import Record, Transport
+from cdc.transport_embedded import EmbeddedLog
+
+DDL = """CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, qty INTEGER,
+price NUMERIC(10, 2), updated DATETIME)"""
+
+
+def make_source(path: Path) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(DDL)
+
+
+def write(path: Path, changes: int, seed: int = 1, per_txn: int = 100) -> float:
+    """Write `changes` row changes (60% insert, 30% update, 10% delete); return seconds."""
+    rng = random.Random(seed)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA synchronous=NORMAL")
+    next_id = 1 + (conn.execute("SELECT COALESCE(MAX(id), 0) FROM items").fetchone()[0])
+    start = time.perf_counter()
+    done = 0
+    while done < changes:
+        conn.execute("BEGIN")
+        for _ in range(min(per_txn, changes - done)):
+            pick = rng.random()
+            if pick < 0.6 or next_id < 10:
+                conn.execute(
+                    "INSERT INTO items VALUES (?, ?, ?, ?, datetime('now'))",
+                    (next_id, f"item {next_id}", rng.randrange(100), rng.randrange(10**5) / 100),
+                )
+                next_id += 1
+            elif pick < 0.9:
+                conn.execute(
+                    "UPDATE items SET qty = qty + 1 WHERE id = ?", (rng.randrange(next_id),)
+                )
+            else:
+                conn.execute("DELETE FROM items WHERE id = ?", (rng.randrange(next_id),))
+            done += 1
+        conn.execute("COMMIT")
+    conn.close()
+    return time.perf_counter() - start
+
+
+def bulk_copy(src: Path, dst: Path, rows: int) -> float:
+    """Baseline: copy `rows` rows with one executemany (no CDC at all)."""
+    data = [
+        (i, f"item {i}", i % 100, (i % 10**5) / 100, "2026-01-01 00:00:00") for i in range(rows)
+    ]
+    start = time.perf_counter()
+    with sqlite3.connect(dst) as conn:
+        conn.execute(DDL)
+        conn.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?)", data)
+    return time.perf_counter() - start
+
+
+class LagSink(Sink):
+    """A sink that records commit-to-apply lag per applied event."""
+
+    lags: list[int]
+
+    def apply(self, records: list[Record]) -> object:  # type: ignore[override]
+        result = super().apply(records)
+        now = int(time.time() * 1000)
+        for record in records:
+            if record.message.value:
+                doc = json.loads(record.message.value)
+                if doc.get("op") in ("c", "u", "d"):
+                    self.lags.append(now - int(doc["source"]["ts_ms"]))
+        return result
+
+
+def drain(pipeline: Pipeline) -> float:
+    start = time.perf_counter()
+    pipeline.run(threading.Event(), until_idle=True, idle_sleep_s=0.01)
+    return time.perf_counter() - start
+
+
+def end_to_end(root: Path, changes: int, transport: Transport, target: str) -> float:
+    src = root / "e2e-src.db"
+    make_source(src)
+    capture = SqliteCapture(f"sqlite:///{src}", prefix=f"b{int(time.time() * 1000) % 10**8}")
+    capture.setup(["items"])
+    capture.start_without_snapshot()
+    write(src, changes)
+    sink = Sink(target, source=f"sqlite:///{src}", pipeline=capture.prefix)
+    pipeline = Pipeline(transport, capture=capture, sink=sink, options=Options(batch=5000))
+    seconds = drain(pipeline)
+    pipeline.close()
+    return changes / seconds
+
+
+def steady_lag(
+    root: Path, rate: int, seconds: float, transport: Transport, target: str
+) -> list[int]:
+    src = root / "lag-src.db"
+    make_source(src)
+    capture = SqliteCapture(f"sqlite:///{src}", prefix=f"l{int(time.time() * 1000) % 10**8}")
+    capture.setup(["items"])
+    capture.start_without_snapshot()
+    sink = LagSink(target, source=f"sqlite:///{src}", pipeline=capture.prefix)
+    sink.lags = []
+    pipeline = Pipeline(transport, capture=capture, sink=sink, options=Options(batch=2000))
+    stop = threading.Event()
+    runner = threading.Thread(target=pipeline.run, args=(stop,), kwargs={"idle_sleep_s": 0.01})
+    runner.start()
+    per_tick = max(1, rate // 100)
+    deadline = time.perf_counter() + seconds
+    tick = time.perf_counter()
+    seed = 0
+    while time.perf_counter() < deadline:
+        seed += 1
+        write(src, per_tick, seed=seed, per_txn=per_tick)
+        tick += per_tick / rate
+        time.sleep(max(0.0, tick - time.perf_counter()))
+    time.sleep(1.0)
+    stop.set()
+    runner.join()
+    pipeline.close()
+    return sink.lags
+
+
+def pct(values: list[int], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--changes", type=int, default=100_000)
+    parser.add_argument("--rate", type=int, default=1000, help="steady changes/s for the lag run")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--kafka", help="HOST:PORT of a Kafka broker for scenario 4")
+    parser.add_argument("--postgres", help="SQLAlchemy URL of an empty PostgreSQL database")
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="cdc-bench-"))
+
+    plain, trig = root / "plain.db", root / "trig.db"
+    make_source(plain)
+    make_source(trig)
+    SqliteCapture(f"sqlite:///{trig}").setup(["items"])
+    t_plain, t_trig = write(plain, args.changes), write(trig, args.changes)
+    print(f"1. source writes, {args.changes:,} changes: without triggers "
+          f"{args.changes / t_plain:,.0f}/s, with capture triggers {args.changes / t_trig:,.0f}/s "
+          f"-> capture costs x{t_trig / t_plain:.2f} write time")  # fmt: skip
+
+    copy_rate = args.changes / bulk_copy(plain, root / "copy.db", args.changes)
+    log = EmbeddedLog(root / "log.db", partitions=3)
+    rate = end_to_end(root, args.changes, log, f"sqlite:///{root / 'e2e-dst.db'}")
+    print(f"2. SQLite -> embedded log -> SQLite: {rate:,.0f} changes/s end to end "
+          f"(target >= 10,000); plain bulk copy {copy_rate:,.0f} rows/s; "
+          f"ratio {rate / copy_rate:.3f}")  # fmt: skip
+
+    lags = steady_lag(root, args.rate, args.seconds, EmbeddedLog(root / "lag.db"),
+                      f"sqlite:///{root / 'lag-dst.db'}")  # fmt: skip
+    print(f"3. embedded, steady {args.rate}/s for {args.seconds:.0f}s: {len(lags):,} events, "
+          f"lag p50 {pct(lags, 50):.0f} ms, p99 {pct(lags, 99):.0f} ms")  # fmt: skip
+
+    if args.kafka and args.postgres:
+        from cdc.transport_kafka import KafkaTransport
+
+        kafka = KafkaTransport(args.kafka, partitions=3)
+        k_rate = end_to_end(root, args.changes, kafka, args.postgres)
+        print(f"4a. SQLite -> Kafka -> PostgreSQL: {k_rate:,.0f} changes/s end to end; "
+              f"ratio to the embedded leg {k_rate / rate:.3f}")  # fmt: skip
+        k_lags = steady_lag(root, args.rate, args.seconds, kafka, args.postgres)
+        print(f"4b. Kafka + PostgreSQL, steady {args.rate}/s: lag p50 {pct(k_lags, 50):.0f} ms, "
+              f"p99 {pct(k_lags, 99):.0f} ms (target p99 <= 250 ms)")  # fmt: skip
+        kafka.close()
+
+
+if __name__ == "__main__":
+    main()
