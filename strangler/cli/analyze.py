@@ -24,7 +24,7 @@ contexts.dot/.svg and contexts.cml (Context Mapper).
 
 \b
 Examples:
-  strangler analyze --log var/sql.log --schema schema.sql --out var/analysis
+  strangler analyze --log var/sql.jsonl --schema schema.sql --out var/analysis
   strangler analyze --db sqlite:///var/shop.db --out var/analysis --json
   strangler analyze --pg-log postgresql.log --pg-log-prefix '%m [%p] %a ' --out out
 """
