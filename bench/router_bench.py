@@ -8,7 +8,7 @@ Ratios printed (targets from issue 4):
   5. route change visible in every data plane (2 routers sharing one store): p99 of 100
 
 Everything runs on 127.0.0.1: one keep-alive WSGI upstream (bench/router_upstream.py),
-ApacheBench (`ab -k`, apt package apache2-utils) for throughput, a Python keep-alive
+h2load (`--h1`, keep-alive; apt package nghttp2-client) for throughput, a Python keep-alive
 client for latency. Each process is a separate OS process so no GIL is shared.
 
     .venv/bin/python bench/router_bench.py            # about 2 minutes
@@ -78,16 +78,17 @@ class Procs:
                 p.kill()
 
 
-def ab(port: int, n: int, c: int, path: str = "/api/products/7") -> float:
+def load(port: int, n: int, c: int, path: str = "/api/products/7") -> float:
+    """Return requests/s from h2load over HTTP/1.1 keep-alive; fail on any error."""
     out = subprocess.run(
-        ["ab", "-q", "-k", "-n", str(n), "-c", str(c), f"http://127.0.0.1:{port}{path}"],
+        ["h2load", "--h1", "-n", str(n), "-c", str(c), f"http://127.0.0.1:{port}{path}"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
-    failed = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))  # type: ignore[union-attr]
-    non2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
-    if failed or non2xx:
-        raise SystemExit(f"ab saw failures on port {port}:\n{out}")
-    return float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    done = re.search(r"(\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout", out)
+    codes = re.search(r"status codes: (\d+) 2xx", out)
+    if not done or int(done.group(1)) != n or not codes or int(codes.group(1)) != n:
+        raise SystemExit(f"h2load saw failures on port {port}:\n{out}")
+    return float(re.search(r"finished in [\d.]+m?s, ([\d.]+) req/s", out).group(1))  # type: ignore[union-attr]
 
 
 def p50_ms(port: int, n: int, path: str = "/api/products/7") -> float:
@@ -161,12 +162,12 @@ def bench_data_plane(args: argparse.Namespace, tmp: Path, procs: Procs) -> dict[
     n, lat = args.requests, args.latency_requests
     r: dict[str, list[float]] = {}
     for _ in range(args.rounds):  # interleaved rounds: drift hits every variant alike
-        r.setdefault("direct_rps", []).append(ab(up_port, n, 8))
-        r.setdefault("mitmdump_rps", []).append(ab(mitm_port, n, 8))
+        r.setdefault("direct_rps", []).append(load(up_port, n, 8))
+        r.setdefault("mitmdump_rps", []).append(load(mitm_port, n, 8))
         set_mode(admin_port, "service")
-        r.setdefault("service_rps", []).append(ab(ours, n, 8))
+        r.setdefault("service_rps", []).append(load(ours, n, 8))
         if nginx_port:
-            r.setdefault("nginx_rps", []).append(ab(nginx_port, n, 8))
+            r.setdefault("nginx_rps", []).append(load(nginx_port, n, 8))
         r.setdefault("direct_p50", []).append(p50_ms(up_port, lat))
         r.setdefault("service_p50", []).append(p50_ms(ours, lat))
         set_mode(admin_port, "monolith")
@@ -213,8 +214,8 @@ def main() -> None:
     args.latency_requests = 200 if args.quick else 1000
     args.rounds = 1 if args.quick else 3
     args.changes = 20 if args.quick else 100
-    if not shutil.which("ab"):
-        raise SystemExit("needs ApacheBench: apt-get install -y apache2-utils")
+    if not shutil.which("h2load"):
+        raise SystemExit("needs h2load: apt-get install -y nghttp2-client")
     procs = Procs()
     try:
         with tempfile.TemporaryDirectory() as d:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -59,14 +60,15 @@ class ComparisonStore:
     def __init__(self, url: str, capacity: int = 10000) -> None:
         self.engine = sa.create_engine(normalise_url(url))
         _meta.create_all(self.engine)
-        self._queue: queue.Queue[Record | None] = queue.Queue(capacity)
+        self._queue: queue.Queue[tuple[Any, Callable[[Any], Record]] | None] = queue.Queue(capacity)
         self.dropped = 0
         self._thread = threading.Thread(target=self._drain, name="comparisons", daemon=True)
         self._thread.start()
 
-    def add(self, record: Record) -> bool:
+    def add(self, item: Any, finish: Callable[[Any], Record] = lambda r: r) -> bool:
+        """Queue `finish(item)` (which builds the Record) to run and be stored off-loop."""
         try:
-            self._queue.put_nowait(record)
+            self._queue.put_nowait((item, finish))
             return True
         except queue.Full:
             self.dropped += 1
@@ -104,7 +106,7 @@ class ComparisonStore:
             try:
                 if item is None:
                     return
-                values = asdict(item)
+                values = asdict(item[1](item[0]))
                 values["differences"] = json.dumps(values["differences"], default=str)
                 values["created_at"] = datetime.now(UTC).isoformat(timespec="milliseconds")
                 with self.engine.begin() as conn:

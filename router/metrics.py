@@ -16,7 +16,11 @@ _HELP = {
     "strangler_request_seconds": ("histogram", "Client-facing latency by route and target."),
     "strangler_upstream_errors_total": ("counter", "Upstream failures by target and kind."),
     "strangler_fallbacks_total": ("counter", "Requests answered by the monolith after a failure."),
-    "strangler_shadow_total": ("counter", "Shadow comparisons by route and outcome."),
+    "strangler_shadow_total": ("counter", "Mirrored requests by route: done or error."),
+    "strangler_shadow_comparisons_total": (
+        "counter",
+        "Shadow comparisons by route and outcome: match, mismatch or error.",
+    ),
     "strangler_shadow_dropped_total": ("counter", "Mirrored requests dropped (queue full)."),
     "strangler_breaker_state": ("gauge", "Circuit breaker state: 0 closed, 1 half-open, 2 open."),
     "strangler_upstream_healthy": ("gauge", "Active health check result, 1 healthy."),

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from router.client import Client, Reply, UpstreamError
 from router.compare import Side, compare
@@ -67,17 +69,22 @@ class Mirror:
         self._rr += 1
         url = upstream.urls[self._rr % len(upstream.urls)]
         shadow_headers = [*headers, (b"x-strangler-shadow", b"1")]
-        task = asyncio.get_running_loop().create_task(
-            self._run(url, method, target, shadow_headers, body, decision, primary, request_id)
-        )
+        args = (url, method, target, shadow_headers, body, decision, primary, request_id)
+        # start on a later loop turn: the client's response is written first (mitmproxy
+        # runs new tasks eagerly, which would send the mirror before the response)
+        asyncio.get_running_loop().call_soon(self._start, args)
+        return True
+
+    def _start(self, args: tuple[Any, ...]) -> None:
+        task = asyncio.get_running_loop().create_task(self._run(*args))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return True
 
     async def drain(self) -> None:
         """Wait for the mirrors in flight (tests and shutdown)."""
-        while self._tasks:
+        while self._tasks or self.in_flight:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            await asyncio.sleep(0)
 
     async def _run(
         self,
@@ -101,30 +108,46 @@ class Mirror:
         finally:
             self.in_flight -= 1
             self.completed += 1
-        a = Side(primary.status, _lower(primary.headers), primary.body)
-        if shadow is None:
-            outcome, result = "error", None
-        else:
-            b = Side(shadow.status, _lower(shadow.headers), shadow.body)
-            result = compare(a, b, self.headers, self.ignore)
-            outcome = "match" if result.match else "mismatch"
-        self.metrics.inc("strangler_shadow_total", route=d.route, outcome=outcome)
+        self.metrics.inc(
+            "strangler_shadow_total", route=d.route, outcome="done" if shadow else "error"
+        )
         if self.store is not None:
-            self.store.add(
-                Record(
-                    route=d.route,
-                    method=method,
-                    target=target,
-                    request_id=request_id,
-                    primary_status=primary.status,
-                    shadow_status=shadow.status if shadow else None,
-                    primary_digest=result.primary_digest if result else "",
-                    shadow_digest=result.shadow_digest if result else "",
-                    match=bool(result and result.match),
-                    error=error,
-                    differences=result.differences if result else (),
-                )
-            )
+            pending = Pending(d.route, method, target, request_id, primary, shadow, error)
+            self.store.add(pending, self._finish)
+
+    def _finish(self, p: Pending) -> Record:
+        """Compare both sides (runs on the comparison writer thread, not the event loop)."""
+        a = Side(p.primary.status, _lower(p.primary.headers), p.primary.body)
+        result = None
+        if p.shadow is not None:
+            b = Side(p.shadow.status, _lower(p.shadow.headers), p.shadow.body)
+            result = compare(a, b, self.headers, self.ignore)
+        outcome = "error" if result is None else "match" if result.match else "mismatch"
+        self.metrics.inc("strangler_shadow_comparisons_total", route=p.route, outcome=outcome)
+        return Record(
+            route=p.route,
+            method=p.method,
+            target=p.target,
+            request_id=p.request_id,
+            primary_status=p.primary.status,
+            shadow_status=p.shadow.status if p.shadow else None,
+            primary_digest=result.primary_digest if result else "",
+            shadow_digest=result.shadow_digest if result else "",
+            match=bool(result and result.match),
+            error=p.error,
+            differences=result.differences if result else (),
+        )
+
+
+@dataclass(frozen=True)
+class Pending:
+    route: str
+    method: str
+    target: str
+    request_id: str
+    primary: Reply
+    shadow: Reply | None
+    error: str
 
 
 def _lower(headers: Headers) -> dict[str, str]:
