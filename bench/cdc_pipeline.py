@@ -110,7 +110,7 @@ def drain(pipeline: Pipeline) -> float:
 
 
 def end_to_end(root: Path, changes: int, transport: Transport, target: str) -> float:
-    src = root / "e2e-src.db"
+    src = root / f"e2e-src-{type(transport).__name__}.db"
     make_source(src)
     capture = SqliteCapture(f"sqlite:///{src}", prefix=f"b{int(time.time() * 1000) % 10**8}")
     capture.setup(["items"])
@@ -126,7 +126,7 @@ def end_to_end(root: Path, changes: int, transport: Transport, target: str) -> f
 def steady_lag(
     root: Path, rate: int, seconds: float, transport: Transport, target: str
 ) -> list[int]:
-    src = root / "lag-src.db"
+    src = root / f"lag-src-{type(transport).__name__}.db"
     make_source(src)
     capture = SqliteCapture(f"sqlite:///{src}", prefix=f"l{int(time.time() * 1000) % 10**8}")
     capture.setup(["items"])
@@ -164,7 +164,27 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--kafka", help="HOST:PORT of a Kafka broker for scenario 4")
     parser.add_argument("--postgres", help="SQLAlchemy URL of an empty PostgreSQL database")
+    parser.add_argument(
+        "--services", action="store_true",
+        help="start a throwaway Kafka broker and PostgreSQL cluster (as the tests do) for 4",
+    )  # fmt: skip
     args = parser.parse_args()
+    stops = []
+    if args.services:
+        from tests.services.kafka import start_broker
+        from tests.services.postgres import start_cluster
+
+        node, cluster = start_broker(), start_cluster()
+        stops = [node.stop, cluster.stop]
+        args.kafka, args.postgres = node.broker.bootstrap, cluster.server.create_database()
+    try:
+        run_all(args)
+    finally:
+        for stop in stops:
+            stop()
+
+
+def run_all(args: argparse.Namespace) -> None:
     root = Path(tempfile.mkdtemp(prefix="cdc-bench-"))
 
     plain, trig = root / "plain.db", root / "trig.db"
