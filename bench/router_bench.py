@@ -130,8 +130,9 @@ def start_router(procs: Procs, upstream: str, store: str) -> tuple[int, int]:
     return listen, admin_port
 
 
-def set_mode(admin_port: int, mode: str) -> None:
-    admin(admin_port, "PATCH", "/routes/all", {"mode": mode, "force": True})
+def set_mode(admin_port: int, mode: str, target: str = "svc") -> None:
+    body = {"mode": mode, "target": target, "force": True}
+    admin(admin_port, "PATCH", "/routes/all", body)
 
 
 def bench_data_plane(args: argparse.Namespace, tmp: Path, procs: Procs) -> dict[str, float]:
@@ -144,6 +145,10 @@ def bench_data_plane(args: argparse.Namespace, tmp: Path, procs: Procs) -> dict[
                  "-p", str(mitm_port), "-q"], mitm_port)  # fmt: skip
     ours, admin_port = start_router(procs, upstream, str(tmp / "routes.db"))
     admin(admin_port, "PUT", "/upstreams/svc", {"urls": [upstream]})
+    # the shadow target is the extracted service: its own process, like in production
+    shadow_port = free_port()
+    procs.start([PY, str(ROOT / "bench/router_upstream.py"), str(shadow_port)], shadow_port)
+    admin(admin_port, "PUT", "/upstreams/svc2", {"urls": [f"http://127.0.0.1:{shadow_port}"]})
     admin(admin_port, "POST", "/routes", {"id": "all", "path": "/**", "target": "svc"})
     nginx_port = None
     if shutil.which("nginx"):
@@ -172,8 +177,10 @@ def bench_data_plane(args: argparse.Namespace, tmp: Path, procs: Procs) -> dict[
         r.setdefault("service_p50", []).append(p50_ms(ours, lat))
         set_mode(admin_port, "monolith")
         r.setdefault("monolith_p50", []).append(p50_ms(ours, lat))
-        set_mode(admin_port, "shadow")
+        set_mode(admin_port, "shadow", "svc2")
         r.setdefault("shadow_p50", []).append(p50_ms(ours, lat))
+        set_mode(admin_port, "shadow", "svc")
+        r.setdefault("shadow_same_upstream_p50", []).append(p50_ms(ours, lat))
     return {k: statistics.median(v) for k, v in r.items()}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -101,20 +102,39 @@ class ComparisonStore:
             ]
 
     def _drain(self) -> None:
-        while True:
-            item = self._queue.get()
+        # Batch: after the first item, gather for up to 50 ms (or 500 items) and write
+        # them in one transaction, so the per-comparison cost (and the GIL time taken
+        # from the event loop) stays small under load.
+        done = False
+        while not done:
+            batch = [self._queue.get()]
+            deadline = time.monotonic() + 0.05
+            while batch[-1] is not None and len(batch) < 500:
+                try:
+                    batch.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
+                except queue.Empty:
+                    break
+            done = batch[-1] is None
+            items = [b for b in batch if b is not None]
             try:
-                if item is None:
-                    return
-                values = asdict(item[1](item[0]))
-                values["differences"] = json.dumps(values["differences"], default=str)
-                values["created_at"] = datetime.now(UTC).isoformat(timespec="milliseconds")
-                with self.engine.begin() as conn:
-                    conn.execute(rows.insert().values(**values))
+                if items:
+                    self._write(items)
             except Exception:  # a failed write must not kill the writer
-                self.dropped += 1
+                self.dropped += len(items)
             finally:
-                self._queue.task_done()
+                for _ in batch:
+                    self._queue.task_done()
+
+    def _write(self, items: list[tuple[Any, Callable[[Any], Record]]]) -> None:
+        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        values = []
+        for item, finish in items:
+            row = asdict(finish(item))
+            row["differences"] = json.dumps(row["differences"], default=str)
+            row["created_at"] = now
+            values.append(row)
+        with self.engine.begin() as conn:
+            conn.execute(rows.insert(), values)
 
 
 def _row(r: Any) -> dict[str, Any]:
