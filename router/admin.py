@@ -80,7 +80,7 @@ def _routes(app: Flask, c: Control) -> None:
         return {
             "version": table.version,
             "default": default,
-            "routes": [codec.route_to_dict(r) for r in table.routes],
+            "routes": [codec.route_to_dict(r) for r in table.matching_order],
         }
 
     @app.post("/routes")

@@ -92,6 +92,11 @@ class RouteTable:
     def replace(self, **changes: Any) -> RouteTable:
         return dataclasses.replace(self, **changes)
 
+    @property
+    def matching_order(self) -> tuple[Route, ...]:
+        """Routes in the order decide() tries them: most specific first."""
+        return self._ordered
+
     @cached_property
     def _ordered(self) -> tuple[Route, ...]:
         # most specific first; ties (only possible for non-overlapping routes) by id

@@ -168,3 +168,20 @@ def test_router_serve_with_a_bad_listen_address_fails_in_one_line(tmp_path) -> N
     result = CliRunner().invoke(main, ["router", "serve", "--listen", "nowhere",
                                        "--monolith", "http://127.0.0.1:9"])  # fmt: skip
     assert result.exit_code == 1 and "listen must be HOST:PORT" in result.output
+
+
+def test_cli_reads_admin_address_and_token_file_from_strangler_toml(
+    upstream, start_router, tmp_path, monkeypatch
+) -> None:
+    router = start_router(upstream("monolith").url)
+    host_port = router.admin_url.removeprefix("http://")
+    (tmp_path / "token").write_text(TOKEN + "\n")
+    (tmp_path / "strangler.toml").write_text(
+        f'[router]\nadmin = "{host_port}"\ntoken_file = "{tmp_path / "token"}"\n'
+    )
+    for name in ("STRANGLER_ADMIN_URL", "STRANGLER_ADMIN_TOKEN", "STRANGLER_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["upstreams", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["upstreams"][0]["name"] == "monolith"
