@@ -20,6 +20,7 @@ class CdcConfig:
     sink: str | None = None
     mapping: str | None = None
     prefix: str = "strangler"
+    slot: str = "strangler"
     pipeline: str = "default"
     group: str = "strangler-sink"
     partitions: int = 3

@@ -12,11 +12,24 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
-from cdc.capture_sqlite import SqliteCapture
 from cdc.event import Message, to_messages
 from cdc.sink import ApplyResult, Sink
 from cdc.transport import Consumer, Transport
+
+
+class Capture(Protocol):
+    """What a pipeline needs from a capture (SQLite triggers or PostgreSQL pgoutput)."""
+
+    def topics(self) -> list[str]: ...
+    def has_position(self) -> bool: ...
+    def request_snapshot(self, tables: Sequence[str] | None = None) -> list[str]: ...
+    def next_batch(self, max_changes: int = ..., chunk_rows: int = ...) -> Any: ...
+    def ack(self, batch: Any) -> None: ...
+    def pending_changes(self) -> dict[str, int]: ...
+    def state(self, name: str) -> str | None: ...
+    def snapshot_progress(self) -> dict[str, tuple[int, bool]]: ...
 
 
 @dataclass(frozen=True)
@@ -44,7 +57,7 @@ class Pipeline:
         self,
         transport: Transport,
         *,
-        capture: SqliteCapture | None = None,
+        capture: Capture | None = None,
         sink: Sink | None = None,
         topics: Sequence[str] = (),
         options: Options | None = None,

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from cdc import sink_state
+from cdc.capture_pg import PgCapture
 from cdc.capture_sqlite import SqliteCapture
 from cdc.sink import Sink
 
@@ -30,14 +31,19 @@ class TableStatus:
         return asdict(self)
 
 
-def table_status(capture: SqliteCapture | None, sink: Sink | None) -> list[TableStatus]:
+def table_status(capture: SqliteCapture | PgCapture | None, sink: Sink | None) -> list[TableStatus]:
     """Collect what each side knows; a side not given reports None."""
     tables: dict[str, str] = {}
     delivered: dict[str, int] = {}
     pending: dict[str, int] = {}
     snapshots: dict[str, tuple[int, bool]] = {}
-    position = None
-    if capture is not None:
+    position: str | None = None
+    if isinstance(capture, PgCapture):
+        wal = capture.retained_wal_bytes()
+        position = f"slot {capture.slot}, retained WAL {wal} bytes"
+        tables = {t.split(".")[-1]: f"{capture.prefix}.{t}" for t in capture.tables()}
+        capture = None
+    elif capture is not None:
         tables = {m.name: capture.topic(m.name) for m in capture.tables()}
         delivered = capture.delivered_counts()
         pending = capture.pending_changes()

@@ -47,16 +47,15 @@ def _need(value: str | None, option: str, why: str) -> str:
     return value
 
 
-def _capture(cfg: CdcConfig) -> SqliteCapture:
-    from cdc.capture_sqlite import SqliteCapture
-    from cdc.errors import CdcError
-
+def _capture(cfg: CdcConfig) -> Any:
+    """The capture for --source: SQLite triggers, or PostgreSQL logical decoding."""
     source = _need(cfg.source, "--source", "to reach the captured database")
     if source.startswith("postgres"):
-        raise CdcError(
-            "PostgreSQL capture (pgoutput) is not available yet; capture a SQLite source, or "
-            "let Debezium capture PostgreSQL and run `strangler cdc run --sink URL --topics ...`"
-        )
+        from cdc.capture_pg import PgCapture
+
+        return PgCapture(source, prefix=cfg.prefix, slot=cfg.slot)
+    from cdc.capture_sqlite import SqliteCapture
+
     return SqliteCapture(source, prefix=cfg.prefix)
 
 
@@ -81,7 +80,7 @@ def _sink(cfg: CdcConfig) -> Sink | None:
         cfg.sink,
         mapping=load_mapping(cfg.mapping),
         pipeline=cfg.pipeline,
-        source=cfg.source if cfg.source and cfg.source.startswith("sqlite") else None,
+        source=cfg.source,
     )
 
 
@@ -127,19 +126,35 @@ def cdc() -> None:
     """
 
 
-@cdc.command(short_help="Install capture triggers on the source tables.")
+@cdc.command(short_help="Install capture (triggers, or publication + slot) on the source.")
 @source_opt
 @tables_opt
 @prefix_opt
-def setup(source: str | None, tables: str | None, prefix: str | None) -> None:
-    """Install the change table and INSERT/UPDATE/DELETE triggers on --tables.
+@click.option(
+    "--replica-identity-full", is_flag=True,
+    help="PostgreSQL: ALTER TABLE ... REPLICA IDENTITY FULL for full before-images.",
+)  # fmt: skip
+def setup(
+    source: str | None, tables: str | None, prefix: str | None, replica_identity_full: bool
+) -> None:
+    """Prepare --tables of --source for capture.
 
-    Safe to re-run (after a schema change, re-run it to rebuild the triggers). Every
-    table needs a primary key: it becomes the event key.
+    SQLite: installs the change table and INSERT/UPDATE/DELETE triggers; safe to re-run
+    (re-run it after a schema change to rebuild the triggers); every table needs a
+    primary key, which becomes the event key. PostgreSQL (wal_level=logical): creates a
+    publication and a pgoutput logical replication slot; nothing is installed.
     """
+    from cdc.capture_pg import PgCapture
+
     with _errors():
         cfg = _config(source=source, tables=tables, prefix=prefix)
         capture = _capture(cfg)
+        if isinstance(capture, PgCapture):
+            for table in capture.setup(
+                list(cfg.tables), replica_identity_full=replica_identity_full
+            ):
+                click.echo(f"capturing {table} through slot {capture.slot}")
+            return
         metas = capture.setup(list(cfg.tables))
         for meta in metas:
             click.echo(f"capturing {meta.name} (key {', '.join(meta.key)}) -> "
@@ -349,6 +364,10 @@ def reset(source: str | None, sink: str | None, pipeline: str | None, yes: bool)
             click.confirm("Forget CDC positions?", abort=True)
         if cfg.source:
             capture = _capture(cfg)
+            if not hasattr(capture, "require_setup"):
+                raise click.UsageError(
+                    "a PostgreSQL capture's position is its slot: use teardown + setup"
+                )
             capture.require_setup()
             capture.conn.execute("DELETE FROM _cdc_state")
             capture.conn.execute("DELETE FROM _cdc_snapshot")

@@ -113,7 +113,7 @@ def test_teardown_and_reset(shop, tmp_path):
         (["run", "--source", "{src}", "--sink", "{dst}", "--transport", "carrier:x"],
          "transport must be embedded:PATH or kafka:HOST:PORT"),
         (["run", "--source", "{src}", "--sink", "{dst}"], "capture is not set up"),
-        (["run", "--source", "postgresql://u@127.0.0.1/x"], "PostgreSQL capture (pgoutput)"),
+        (["run", "--source", "postgresql://u@127.0.0.1:1/x"], "cannot connect to the source"),
         (["run", "--sink", "{dst}"], "--topics is required"),
         (["run", "--sink", "{dst}", "--topics", "t", "--mapping", "missing.toml"],
          "mapping file missing.toml does not exist"),

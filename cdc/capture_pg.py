@@ -1,0 +1,322 @@
+"""PostgreSQL capture: logical decoding with the built-in pgoutput plugin via psycopg2.
+
+`setup` creates a publication for the chosen tables (optionally REPLICA IDENTITY FULL, for
+full before-images) and a logical replication slot; nothing is installed on the server.
+`next_batch` reads whole transactions from the slot (events are built at COMMIT, in commit
+order) and `ack` sends flush feedback so the server can free WAL; when idle, feedback
+follows the server's keepalive position (a heartbeat), so an idle captured database does
+not pin WAL. Positions are (commit LSN, index within the transaction).
+This capture streams from the slot's creation (Debezium's `no_data` mode): it takes no
+initial snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg2
+import psycopg2.extras
+from psycopg2 import sql
+
+from cdc import pgoutput, types
+from cdc.errors import CdcError
+from cdc.event import ChangeEvent, Column, Source, row_changes
+from cdc.position import Position
+
+UNAVAILABLE = "__debezium_unavailable_value"
+HEARTBEAT = "strangler.heartbeat"
+HEARTBEAT_INTERVAL_S = 10.0
+
+
+@dataclass(frozen=True)
+class PgBatch:
+    events: tuple[ChangeEvent, ...]
+    flush_lsn: int | None
+    delivered_per_table: tuple[tuple[str, int], ...] = ()
+    chunk: None = None
+    last_change_id: int | None = None
+
+
+@dataclass
+class _Txn:
+    begin: pgoutput.Begin
+    changes: list[Any] = field(default_factory=list)
+
+
+def _dsn(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    parts = {
+        "host": parsed.host or "127.0.0.1", "port": parsed.port or 5432,
+        "user": parsed.username, "password": parsed.password, "dbname": parsed.database,
+    }  # fmt: skip
+    return " ".join(f"{k}={v}" for k, v in parts.items() if v is not None)
+
+
+def format_lsn(lsn: int) -> str:
+    return f"{lsn >> 32:X}/{lsn & 0xFFFFFFFF:X}"
+
+
+class PgCapture:
+    """Capture changes of chosen tables of one PostgreSQL database through a slot."""
+
+    def __init__(self, url: str, *, prefix: str = "strangler", slot: str = "strangler") -> None:
+        self.url = url
+        self.prefix = prefix
+        self.slot = slot
+        self.publication = f"{slot}_pub"
+        self.dsn = _dsn(url)
+        try:
+            self.conn = psycopg2.connect(self.dsn)
+        except psycopg2.Error as exc:
+            raise CdcError(f"cannot connect to the source: {str(exc).strip()}") from None
+        self.conn.autocommit = True
+        self.db_name = self.conn.info.dbname
+        self._repl: Any = None
+        self._cur: Any = None
+        self._relations: dict[int, pgoutput.Relation] = {}
+        self._keys: dict[int, tuple[str, ...]] = {}
+        self._goal: int | None = None
+        self._flushed = 0
+        self._heartbeat_seen = 0
+        self._last_heartbeat = time.monotonic()
+        self._open: _Txn | None = None
+        self._ready: list[tuple[pgoutput.Commit, _Txn]] = []
+
+    def _query(self, text: Any, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.conn.cursor() as cur:
+            cur.execute(text, args)
+            return cur.fetchall() if cur.description else []
+
+    def setup(self, tables: Sequence[str], *, replica_identity_full: bool = False) -> list[str]:
+        """Create the publication and the slot (idempotent)."""
+        if not tables:
+            raise CdcError("no tables to capture: pass --tables a,b,c")
+        for table in tables:
+            if not self._query("SELECT to_regclass(%s)", (table,))[0][0]:
+                raise CdcError(f"table {table!r} does not exist in the source database")
+            if replica_identity_full:
+                self._query(sql.SQL("ALTER TABLE {} REPLICA IDENTITY FULL").format(
+                    sql.Identifier(*table.split(".")))
+                )  # fmt: skip
+        names = sql.SQL(", ").join(sql.Identifier(*t.split(".")) for t in tables)
+        if self._query("SELECT 1 FROM pg_publication WHERE pubname = %s", (self.publication,)):
+            self._query(sql.SQL("ALTER PUBLICATION {} SET TABLE {}").format(
+                sql.Identifier(self.publication), names))  # fmt: skip
+        else:
+            self._query(sql.SQL("CREATE PUBLICATION {} FOR TABLE {}").format(
+                sql.Identifier(self.publication), names))  # fmt: skip
+        if not self._query("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (self.slot,)):
+            self._query("SELECT pg_create_logical_replication_slot(%s, 'pgoutput')", (self.slot,))
+        return list(tables)
+
+    def teardown(self) -> None:
+        self.close_stream()
+        deadline = time.monotonic() + 10
+        while self._query("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (self.slot,)):
+            try:
+                self._query("SELECT pg_drop_replication_slot(%s)", (self.slot,))
+            except psycopg2.errors.ObjectInUse:
+                if time.monotonic() > deadline:
+                    raise CdcError(f"slot {self.slot!r} is in use by another process") from None
+                time.sleep(0.1)  # our walsender is still exiting
+        self._query(
+            sql.SQL("DROP PUBLICATION IF EXISTS {}").format(sql.Identifier(self.publication))
+        )
+
+    def retained_wal_bytes(self) -> int | None:
+        rows = self._query(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn) FROM pg_replication_slots"
+            " WHERE slot_name = %s",
+            (self.slot,),
+        )
+        return int(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def tables(self) -> list[str]:
+        rows = self._query(
+            "SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = %s"
+            " ORDER BY 1",
+            (self.publication,),
+        )
+        return [r[0] for r in rows]
+
+    def topics(self) -> list[str]:
+        return [f"{self.prefix}.{t}" for t in self.tables()]
+
+    def has_position(self) -> bool:
+        return True  # the slot is the position
+
+    def start_without_snapshot(self) -> None:
+        return None
+
+    def request_snapshot(self, tables: Sequence[str] | None = None) -> list[str]:
+        raise CdcError("snapshots of a PostgreSQL source are not available yet (streaming only)")
+
+    def pending_changes(self) -> dict[str, int]:
+        """Report {"(stream)": 1} until the stream has passed a heartbeat written now.
+
+        The heartbeat is a non-transactional logical message: every transaction committed
+        before it is decoded before it, so seeing it means the stream has caught up.
+        """
+        if self._goal is None:
+            self._goal = self.heartbeat()
+        if self._heartbeat_seen >= self._goal and self._open is None and not self._ready:
+            self._goal = None
+            return {}
+        return {"(stream)": 1}
+
+    def heartbeat(self) -> int:
+        """Write a heartbeat into the WAL; return its LSN."""
+        self._last_heartbeat = time.monotonic()
+        rows = self._query(
+            "SELECT pg_logical_emit_message(false, %s, 'hb') - '0/0'::pg_lsn", (HEARTBEAT,)
+        )
+        return int(rows[0][0])
+
+    def snapshot_progress(self) -> dict[str, tuple[int, bool]]:
+        return {}
+
+    def state(self, name: str) -> str | None:
+        return "slot"
+
+    def _stream(self) -> Any:
+        if self._cur is None:
+            self._repl = psycopg2.connect(
+                self.dsn, connection_factory=psycopg2.extras.LogicalReplicationConnection
+            )
+            self._cur = self._repl.cursor()
+            self._cur.start_replication(
+                slot_name=self.slot, decode=False,
+                options={
+                    "proto_version": "1", "publication_names": self.publication,
+                    "messages": "true",
+                },
+            )  # fmt: skip
+        return self._cur
+
+    def close_stream(self) -> None:
+        if self._repl is not None:
+            self._repl.close()
+        self._repl = self._cur = None
+        self._open, self._ready = None, []
+
+    def next_batch(
+        self, max_changes: int = 1000, chunk_rows: int = 0, wait_s: float = 0.1
+    ) -> PgBatch:
+        """Read whole committed transactions (at least one change's worth, up to max_changes)."""
+        cur = self._stream()
+        deadline = time.monotonic() + wait_s
+        while sum(len(t.changes) for _, t in self._ready) < max_changes:
+            message = cur.read_message()
+            if message is None:
+                if self._ready or time.monotonic() >= deadline:
+                    break
+                select.select([cur], [], [], max(0.0, deadline - time.monotonic()))
+                continue
+            self._consume(pgoutput.decode(message.payload))
+        ready, self._ready = self._ready, []
+        events: list[ChangeEvent] = []
+        counts: dict[str, int] = {}
+        for commit, txn in ready:
+            for index, (relation, change) in enumerate(txn.changes):
+                events.extend(self._events(relation, change, txn, commit, index * 3))
+                counts[relation.name] = counts.get(relation.name, 0) + 1
+        flush = ready[-1][0].end_lsn if ready else None
+        if flush is None and self._open is None and self._heartbeat_seen > self._flushed:
+            flush = self._heartbeat_seen  # idle: a heartbeat lets the server free WAL
+        if not ready and time.monotonic() - self._last_heartbeat > HEARTBEAT_INTERVAL_S:
+            self.heartbeat()
+        return PgBatch(tuple(events), flush, tuple(counts.items()))
+
+    def _consume(self, item: Any) -> None:
+        if isinstance(item, pgoutput.LogicalMessage):
+            if item.prefix == HEARTBEAT:
+                self._heartbeat_seen = max(self._heartbeat_seen, item.lsn)
+        elif isinstance(item, pgoutput.Relation):
+            self._relations[item.relid] = item
+            self._keys.pop(item.relid, None)
+        elif isinstance(item, pgoutput.Begin):
+            self._open = _Txn(item)
+        elif isinstance(item, pgoutput.Commit) and self._open is not None:
+            if self._open.changes:
+                self._ready.append((item, self._open))
+            self._open = None
+        elif isinstance(item, pgoutput.Change | pgoutput.Truncate) and self._open is not None:
+            if isinstance(item, pgoutput.Truncate):
+                for relid in item.relids:
+                    self._open.changes.append((self._relations[relid], item))
+            else:
+                self._open.changes.append((self._relations[item.relid], item))
+
+    def _events(
+        self, rel: pgoutput.Relation, change: Any, txn: _Txn, commit: pgoutput.Commit, index: int
+    ) -> list[ChangeEvent]:
+        position = Position(commit.commit_lsn, index)
+        source = Source(
+            name=self.prefix, db=self.db_name, schema=rel.schema, table=rel.name,
+            ts_ms=commit.commit_ts_ms, tx_id=txn.begin.xid, lsn=commit.commit_lsn,
+            sequence=json.dumps([str(commit.commit_lsn), str(index)]),
+        )  # fmt: skip
+        columns = tuple(
+            Column(c.name, c.kind, c.scale, int_bits=pgoutput.INT_BITS.get(c.type_oid, 64))
+            for c in rel.columns
+        )
+        now = int(time.time() * 1000)
+        if isinstance(change, pgoutput.Truncate):
+            return [ChangeEvent(op="t", source=source, ts_ms=now, position=position)]
+        key = self._primary_key(rel)
+        before = self._image(rel, change.old, key_only=change.old_is_key_only)
+        after = self._image(rel, change.new)
+        if change.op == "u" and before is None and after is not None:
+            before = None  # REPLICA IDENTITY DEFAULT and the key did not change
+        return row_changes(
+            op=change.op, source=source, ts_ms=now, key_columns=key, before=before,
+            after=after, position=position, columns=columns,
+        )  # fmt: skip
+
+    def _primary_key(self, rel: pgoutput.Relation) -> tuple[str, ...]:
+        """The table's primary key (REPLICA IDENTITY FULL marks every column as key)."""
+        cached = self._keys.get(rel.relid)
+        if cached is None:
+            rows = self._query(
+                "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid"
+                " AND a.attnum = ANY(i.indkey) WHERE i.indrelid = %s AND i.indisprimary"
+                " ORDER BY array_position(i.indkey, a.attnum)",
+                (rel.relid,),
+            )
+            cached = tuple(r[0] for r in rows) or tuple(c.name for c in rel.columns if c.key)
+            self._keys[rel.relid] = cached
+        return cached
+
+    def _image(
+        self, rel: pgoutput.Relation, values: Any, *, key_only: bool = False
+    ) -> dict[str, Any] | None:
+        if values is None:
+            return None
+        row: dict[str, Any] = {}
+        for column, text in zip(rel.columns, values, strict=True):
+            if key_only and not column.key:
+                row[column.name] = None  # REPLICA IDENTITY DEFAULT: only the key is known
+                continue
+            value = pgoutput.to_python(column, text)
+            if value is pgoutput.UNCHANGED_TOAST:
+                row[column.name] = UNAVAILABLE
+            else:
+                row[column.name] = types.encode(column.kind, value, column.scale)
+        return row
+
+    def ack(self, batch: Any) -> None:
+        """Tell the server everything up to the batch is durably published (frees WAL)."""
+        if batch.flush_lsn and self._cur is not None:
+            self._cur.send_feedback(flush_lsn=batch.flush_lsn, reply=True)
+            self._flushed = max(self._flushed, batch.flush_lsn)
+
+    def close(self) -> None:
+        self.close_stream()
+        self.conn.close()

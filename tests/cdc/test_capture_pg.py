@@ -1,0 +1,167 @@
+"""PostgreSQL capture through pgoutput: real logical decoding on a throwaway cluster."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import psycopg2
+import pytest
+import sqlalchemy as sa
+
+from cdc.capture_pg import PgCapture
+from cdc.errors import CdcError
+from cdc.pipeline import Pipeline
+from cdc.sink import Sink
+from cdc.transport_embedded import EmbeddedLog
+from tests.cdc.helpers import checksum
+
+
+@pytest.fixture
+def source(postgres):
+    url = postgres.create_database()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "CREATE TABLE products (id integer PRIMARY KEY, name text NOT NULL,"
+            " price numeric(10, 2), added date, seen timestamptz, tags jsonb, ok boolean)"
+        ))  # fmt: skip
+        conn.execute(sa.text("CREATE TABLE notes (id bigint PRIMARY KEY, body text)"))
+    slot = f"s_{uuid.uuid4().hex[:8]}"
+    capture = PgCapture(url, prefix="pg", slot=slot)
+    yield url, engine, capture
+    capture.teardown()
+    capture.close()
+
+
+def run_sql(engine, *statements: str) -> None:
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(sa.text(statement))
+
+
+def read_all(capture: PgCapture, expected: int):
+    events = []
+    for _ in range(50):
+        batch = capture.next_batch(wait_s=0.2)
+        events.extend(batch.events)
+        capture.ack(batch)
+        if len(events) >= expected:
+            break
+    return events
+
+
+def test_committed_changes_arrive_in_debezium_form_with_transaction_ids(source):
+    _url, engine, capture = source
+    capture.setup(["products", "notes"])
+    run_sql(
+        engine,
+        "INSERT INTO products VALUES (1, 'Lamp', 3.50, '2024-01-01',"
+        " '2019-05-28 10:45:04.863123+02', '{\"a\": 1}', true)",
+        "UPDATE products SET name = 'Desk lamp' WHERE id = 1",
+    )
+    run_sql(engine, "DELETE FROM products WHERE id = 1")
+    create, update, delete = read_all(capture, 3)
+    assert (create.op, update.op, delete.op) == ("c", "u", "d")
+    assert create.after == {
+        "id": 1, "name": "Lamp", "price": "AV4=", "added": 19723,
+        "seen": "2019-05-28T08:45:04.863123Z", "tags": '{"a": 1}', "ok": True,
+    }  # fmt: skip
+    assert create.topic == "pg.public.products"
+    assert create.key == {"id": 1}
+    assert create.source.tx_id == update.source.tx_id != delete.source.tx_id
+    assert delete.before["id"] == 1 and delete.before["name"] is None  # REPLICA IDENTITY DEFAULT
+    assert create.position < update.position < delete.position
+
+
+def test_rolled_back_transactions_are_not_captured(source):
+    _url, engine, capture = source
+    capture.setup(["notes"])
+    conn = psycopg2.connect(capture.dsn)
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO notes VALUES (1, 'ghost')")
+    conn.rollback()
+    conn.close()
+    run_sql(engine, "INSERT INTO notes VALUES (2, 'real')")
+    (event,) = read_all(capture, 1)
+    assert event.key == {"id": 2}
+
+
+def test_replica_identity_full_gives_full_before_images(source):
+    _url, engine, capture = source
+    capture.setup(["notes"], replica_identity_full=True)
+    run_sql(engine, "INSERT INTO notes VALUES (1, 'a')", "UPDATE notes SET body = 'b'")
+    _, update = read_all(capture, 2)
+    assert update.before == {"id": 1, "body": "a"}
+
+
+def test_truncate_is_an_op_t_event(source):
+    _url, engine, capture = source
+    capture.setup(["notes"])
+    run_sql(engine, "INSERT INTO notes VALUES (1, 'a')")
+    run_sql(engine, "TRUNCATE notes")
+    _, truncate = read_all(capture, 2)
+    assert (truncate.op, truncate.key) == ("t", None)
+
+
+def test_acknowledged_changes_are_not_read_again_after_a_restart(source):
+    _url, engine, capture = source
+    capture.setup(["notes"])
+    run_sql(engine, "INSERT INTO notes VALUES (1, 'a')")
+    assert len(read_all(capture, 1)) == 1
+    run_sql(engine, "INSERT INTO notes VALUES (2, 'b')")
+    unacked = capture.next_batch(wait_s=1.0)
+    assert [e.key for e in unacked.events] == [{"id": 2}]
+    capture.close_stream()  # "crash" before ack
+    again = read_all(capture, 1)
+    assert [e.key for e in again] == [{"id": 2}]
+    assert capture.retained_wal_bytes() is not None
+
+
+def test_postgres_to_embedded_log_to_sqlite_makes_equal_tables(source, tmp_path):
+    url, engine, capture = source
+    capture.setup(["notes"])
+    run_sql(engine, *[f"INSERT INTO notes VALUES ({i}, 'n{i}')" for i in range(50)])
+    run_sql(
+        engine,
+        "UPDATE notes SET body = body || '!' WHERE id % 3 = 0",
+        "DELETE FROM notes WHERE id % 5 = 0",
+        "UPDATE notes SET id = id + 1000 WHERE id = 1",
+    )
+    dst = f"sqlite:///{tmp_path / 'svc.db'}"
+    pipeline = Pipeline(
+        EmbeddedLog(tmp_path / "log.db"), capture=capture, sink=Sink(dst), topics=capture.topics()
+    )
+    pipeline.run(threading.Event(), until_idle=True, idle_sleep_s=0.05)
+    pipeline.close()
+    assert checksum(url, "notes") == checksum(dst, "notes")
+
+
+def test_missing_table_is_a_clear_error(source):
+    _, _, capture = source
+    with pytest.raises(CdcError, match="does not exist"):
+        capture.setup(["ghost"])
+
+
+def test_cli_captures_postgres_into_sqlite_and_reports_the_slot(source, tmp_path):
+    from click.testing import CliRunner
+
+    from strangler.cli.cdc import cdc
+
+    url, engine, capture = source
+    env = {"STRANGLER_CDC_SLOT": capture.slot}
+    runner = CliRunner()
+    result = runner.invoke(cdc, ["setup", "--source", url, "--tables", "notes"], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"through slot {capture.slot}" in result.output
+    run_sql(engine, *[f"INSERT INTO notes VALUES ({i}, 'n{i}')" for i in range(20)])
+    dst = f"sqlite:///{tmp_path / 'svc.db'}"
+    args = ["run", "--source", url, "--sink", dst, "--transport",
+            f"embedded:{tmp_path / 'log.db'}", "--once"]  # fmt: skip
+    result = runner.invoke(cdc, args, env=env)
+    assert result.exit_code == 0, result.output
+    assert checksum(url, "notes") == checksum(dst, "notes")
+    status = runner.invoke(cdc, ["status", "--source", url, "--sink", dst, "--json"], env=env)
+    (row,) = __import__("json").loads(status.output)["tables"]
+    assert row["applied"] == 20
+    assert row["position"].startswith(f"slot {capture.slot}, retained WAL")
