@@ -8,6 +8,7 @@ with even when a new version is published meanwhile (publishing is one reference
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,6 +71,7 @@ class DataPlane:
         self.client = client or Client(config.connect_timeout, config.read_timeout)
         self.clock = clock
         self.table = RouteTable()
+        self._publish_lock = threading.Lock()
         self.breakers: dict[str, Breaker] = {}
         self._rr: dict[str, int] = {}
         self.mirror: Mirror | None = None
@@ -79,9 +81,10 @@ class DataPlane:
 
         Versions only move forward, so a slow poller cannot reinstate an older table.
         """
-        if table.version < self.table.version:
-            return
-        self.table = table
+        with self._publish_lock:  # the admin API and the store watcher both publish
+            if table.version < self.table.version:
+                return
+            self.table = table
         self.metrics.set("strangler_table_version", table.version)
 
     async def handle(self, inc: Incoming) -> Outgoing:
@@ -118,7 +121,7 @@ class DataPlane:
             self.mirror.submit(
                 table, inc.method, inc.target, headers, inc.body, d, reply, request_id
             )
-        return self._reply(reply, d, d.target, request_id)
+        return self._reply(reply, d, d.target, request_id, inc.method)
 
     async def _fall_back(
         self,
@@ -136,7 +139,7 @@ class DataPlane:
         except Unavailable as second:
             message = f"{failure}; fallback: {second}"
             return self._error(second.status, second.code, message, d, request_id)
-        out = self._reply(reply, d, d.fallback, request_id)
+        out = self._reply(reply, d, d.fallback, request_id, inc.method)
         return Outgoing(**{**out.__dict__, "fell_back": True})
 
     async def _send(self, table: RouteTable, name: str, inc: Incoming, headers: Headers) -> Reply:
@@ -190,9 +193,13 @@ class DataPlane:
             tags.append((self.config.target_header.encode(), target.encode()))
         return tags
 
-    def _reply(self, reply: Reply, d: Decision, target: str, request_id: str) -> Outgoing:
+    def _reply(
+        self, reply: Reply, d: Decision, target: str, request_id: str, method: str
+    ) -> Outgoing:
         tags = [*self._tags(d, target), (b"x-request-id", request_id.encode())]
-        headers = forward.response_headers(reply.headers, len(reply.body), tags)
+        bodiless = method == "HEAD" or reply.status in (204, 304) or reply.status < 200
+        length = None if bodiless else len(reply.body)
+        headers = forward.response_headers(reply.headers, length, tags)
         return Outgoing(reply.status, headers, reply.body, d, target, request_id)
 
     def _error(self, status: int, code: str, message: str, d: Decision, rid: str) -> Outgoing:

@@ -60,14 +60,16 @@ def request_headers(headers: Headers, client_ip: str, scheme: str) -> tuple[Head
     return out, request_id.decode("latin-1")
 
 
-def response_headers(headers: Headers, body_length: int, tags: Headers) -> Headers:
-    """Return the headers to send to the client: no hop-by-hop, exact length, our tags."""
+def response_headers(headers: Headers, body_length: int | None, tags: Headers) -> Headers:
+    """Return the headers to send to the client: no hop-by-hop, exact length, our tags.
+
+    `body_length` None keeps the upstream's Content-Length as it is: a HEAD response
+    announces the length of the GET body, and 1xx/204/304 responses have none.
+    """
     tag_names = {k.lower() for k, _ in tags}
-    out = [
-        (k, v)
-        for k, v in strip_hop_by_hop(headers)
-        if k.lower() != b"content-length" and k.lower() not in tag_names
-    ]
-    out.append((b"content-length", str(body_length).encode()))
+    drop = tag_names if body_length is None else tag_names | {b"content-length"}
+    out = [(k, v) for k, v in strip_hop_by_hop(headers) if k.lower() not in drop]
+    if body_length is not None:
+        out.append((b"content-length", str(body_length).encode()))
     out.extend(tags)
     return out

@@ -271,3 +271,14 @@ def test_capture_file_redacts_secrets_and_replays(upstream, start_router, tmp_pa
     assert headers["authorization"] == "[redacted]" and headers["cookie"] == "[redacted]"
     assert "s3cret" not in capture.read_text()
     assert replay(str(capture), mono.url) == [("/a?q=1", 200, 200)]
+
+
+def test_head_keeps_the_upstream_length_and_tags_can_be_renamed(upstream, start_router) -> None:
+    router = start_router(upstream("monolith").url, route_header="X-Route", target_header="")
+    proxy = Proxy(router.proxy_url)
+    _, get_headers, _ = proxy.send("GET", "/x")
+    status, headers, body = proxy.send("HEAD", "/x")
+    assert status == 200 and body is None
+    assert int(headers["content-length"]) > 0
+    assert headers["x-route"] == "default" and "x-strangler-target" not in headers
+    assert "x-strangler-route" not in get_headers
