@@ -27,6 +27,7 @@ from cdc import pgoutput, types
 from cdc.errors import CdcError
 from cdc.event import ChangeEvent, Column, Source, row_changes
 from cdc.position import Position
+from cdc.snapshot_pg import PgSnapshot, SnapshotTable
 
 UNAVAILABLE = "__debezium_unavailable_value"
 HEARTBEAT = "strangler.heartbeat"
@@ -83,6 +84,7 @@ class PgCapture:
         self._relations: dict[int, pgoutput.Relation] = {}
         self._keys: dict[int, tuple[str, ...]] = {}
         self._goal: int | None = None
+        self._snapshot: PgSnapshot | None = None
         self._flushed = 0
         self._heartbeat_seen = 0
         self._last_heartbeat = time.monotonic()
@@ -94,8 +96,14 @@ class PgCapture:
             cur.execute(text, args)
             return cur.fetchall() if cur.description else []
 
-    def setup(self, tables: Sequence[str], *, replica_identity_full: bool = False) -> list[str]:
-        """Create the publication and the slot (idempotent)."""
+    def setup(
+        self,
+        tables: Sequence[str],
+        *,
+        replica_identity_full: bool = False,
+        create_slot: bool = True,
+    ) -> list[str]:
+        """Create the publication and (unless the first run should snapshot) the slot."""
         if not tables:
             raise CdcError("no tables to capture: pass --tables a,b,c")
         for table in tables:
@@ -112,23 +120,40 @@ class PgCapture:
         else:
             self._query(sql.SQL("CREATE PUBLICATION {} FOR TABLE {}").format(
                 sql.Identifier(self.publication), names))  # fmt: skip
-        if not self._query("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (self.slot,)):
+        self._query(
+            "CREATE TABLE IF NOT EXISTS _cdc_pg_snapshot (slot text PRIMARY KEY, done boolean)"
+        )
+        if create_slot and not self._slot_exists():
             self._query("SELECT pg_create_logical_replication_slot(%s, 'pgoutput')", (self.slot,))
+            self._query(
+                "INSERT INTO _cdc_pg_snapshot VALUES (%s, true) ON CONFLICT (slot) DO UPDATE"
+                " SET done = true",
+                (self.slot,),
+            )
         return list(tables)
 
+    def _slot_exists(self) -> bool:
+        query = "SELECT 1 FROM pg_replication_slots WHERE slot_name = %s"
+        return bool(self._query(query, (self.slot,)))
+
     def teardown(self) -> None:
+        """Drop the slot (freeing its WAL), the publication and the snapshot marker."""
         self.close_stream()
+        self._drop_slot()
+        if self._query("SELECT to_regclass('_cdc_pg_snapshot')")[0][0]:
+            self._query("DELETE FROM _cdc_pg_snapshot WHERE slot = %s", (self.slot,))
+        drop = sql.SQL("DROP PUBLICATION IF EXISTS {}")
+        self._query(drop.format(sql.Identifier(self.publication)))
+
+    def _drop_slot(self) -> None:
         deadline = time.monotonic() + 10
-        while self._query("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (self.slot,)):
+        while self._slot_exists():
             try:
                 self._query("SELECT pg_drop_replication_slot(%s)", (self.slot,))
             except psycopg2.errors.ObjectInUse:
                 if time.monotonic() > deadline:
                     raise CdcError(f"slot {self.slot!r} is in use by another process") from None
                 time.sleep(0.1)  # our walsender is still exiting
-        self._query(
-            sql.SQL("DROP PUBLICATION IF EXISTS {}").format(sql.Identifier(self.publication))
-        )
 
     def retained_wal_bytes(self) -> int | None:
         rows = self._query(
@@ -150,13 +175,43 @@ class PgCapture:
         return [f"{self.prefix}.{t}" for t in self.tables()]
 
     def has_position(self) -> bool:
-        return True  # the slot is the position
+        """True once the slot exists and its initial snapshot (if any) was completed."""
+        if self._snapshot is not None or not self._slot_exists():
+            return False
+        rows = self._query("SELECT done FROM _cdc_pg_snapshot WHERE slot = %s", (self.slot,))
+        return bool(rows and rows[0][0])
 
     def start_without_snapshot(self) -> None:
         return None
 
     def request_snapshot(self, tables: Sequence[str] | None = None) -> list[str]:
-        raise CdcError("snapshots of a PostgreSQL source are not available yet (streaming only)")
+        """Start the initial snapshot: a new slot exporting its snapshot (Debezium `initial`)."""
+        if self.has_position():
+            raise CdcError(
+                "this PostgreSQL source is already streaming; for a new snapshot run "
+                "`strangler cdc teardown` and `setup` again, then `run`"
+            )
+        self._drop_slot()  # an interrupted snapshot starts over
+        self._query(
+            "INSERT INTO _cdc_pg_snapshot VALUES (%s, false) ON CONFLICT (slot) DO UPDATE"
+            " SET done = false",
+            (self.slot,),
+        )
+        described = [self._describe(t) for t in self.tables()]
+        self._snapshot = PgSnapshot(self.dsn, self.slot, described)
+        return [t.name for t in described]
+
+    def _describe(self, qualified: str) -> SnapshotTable:
+        schema, _, name = qualified.partition(".")
+        rows = self._query(
+            "SELECT attname, atttypid, atttypmod FROM pg_attribute WHERE attrelid = %s::regclass"
+            " AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            (qualified,),
+        )
+        columns = tuple(pgoutput.RelColumn(n, int(o), int(m), False) for n, o, m in rows)
+        relid = self._query("SELECT %s::regclass::oid", (qualified,))[0][0]
+        relation = pgoutput.Relation(int(relid), schema, name, "d", columns)
+        return SnapshotTable(schema, name, columns, self._primary_key(relation))
 
     def pending_changes(self) -> dict[str, int]:
         """Report {"(stream)": 1} until the stream has passed a heartbeat written now.
@@ -164,6 +219,8 @@ class PgCapture:
         The heartbeat is a non-transactional logical message: every transaction committed
         before it is decoded before it, so seeing it means the stream has caught up.
         """
+        if self._snapshot is not None:
+            return {"(snapshot)": 1}
         if self._goal is None:
             self._goal = self.heartbeat()
         if self._heartbeat_seen >= self._goal and self._open is None and not self._ready:
@@ -180,7 +237,9 @@ class PgCapture:
         return int(rows[0][0])
 
     def snapshot_progress(self) -> dict[str, tuple[int, bool]]:
-        return {}
+        if self._snapshot is None:
+            return {}
+        return dict(self._snapshot.progress)
 
     def state(self, name: str) -> str | None:
         return "slot"
@@ -209,7 +268,17 @@ class PgCapture:
     def next_batch(
         self, max_changes: int = 1000, chunk_rows: int = 0, wait_s: float = 0.1
     ) -> PgBatch:
-        """Read whole committed transactions (at least one change's worth, up to max_changes)."""
+        """Read whole committed transactions (at least one change's worth, up to max_changes).
+
+        While the initial snapshot runs, return its next chunk instead.
+        """
+        if self._snapshot is not None:
+            rows = self._snapshot.next_chunk(self.prefix, self.db_name, chunk_rows or 2000)
+            if rows:
+                return PgBatch(tuple(rows), None)
+            self._snapshot.finish()
+            self._snapshot = None
+            self._query("UPDATE _cdc_pg_snapshot SET done = true WHERE slot = %s", (self.slot,))
         cur = self._stream()
         deadline = time.monotonic() + wait_s
         while sum(len(t.changes) for _, t in self._ready) < max_changes:

@@ -142,7 +142,8 @@ def setup(
     SQLite: installs the change table and INSERT/UPDATE/DELETE triggers; safe to re-run
     (re-run it after a schema change to rebuild the triggers); every table needs a
     primary key, which becomes the event key. PostgreSQL (wal_level=logical): creates a
-    publication and a pgoutput logical replication slot; nothing is installed.
+    publication; the first `run` creates the pgoutput logical replication slot and
+    reads the initial snapshot in the snapshot the slot exports. Nothing is installed.
     """
     from cdc.capture_pg import PgCapture
 
@@ -150,10 +151,12 @@ def setup(
         cfg = _config(source=source, tables=tables, prefix=prefix)
         capture = _capture(cfg)
         if isinstance(capture, PgCapture):
-            for table in capture.setup(
-                list(cfg.tables), replica_identity_full=replica_identity_full
-            ):
+            chosen = capture.setup(
+                list(cfg.tables), replica_identity_full=replica_identity_full, create_slot=False
+            )
+            for table in chosen:
                 click.echo(f"capturing {table} through slot {capture.slot}")
+            click.echo("the first `run` creates the slot and takes the initial snapshot in it")
             return
         metas = capture.setup(list(cfg.tables))
         for meta in metas:

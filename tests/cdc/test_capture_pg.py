@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from cdc.capture_pg import PgCapture
 from cdc.errors import CdcError
+from cdc.event import to_messages
 from cdc.pipeline import Pipeline
 from cdc.sink import Sink
 from cdc.transport_embedded import EmbeddedLog
@@ -151,10 +152,11 @@ def test_cli_captures_postgres_into_sqlite_and_reports_the_slot(source, tmp_path
     url, engine, capture = source
     env = {"STRANGLER_CDC_SLOT": capture.slot}
     runner = CliRunner()
+    run_sql(engine, *[f"INSERT INTO notes VALUES ({i}, 'old {i}')" for i in range(12)])
     result = runner.invoke(cdc, ["setup", "--source", url, "--tables", "notes"], env=env)
     assert result.exit_code == 0, result.output
     assert f"through slot {capture.slot}" in result.output
-    run_sql(engine, *[f"INSERT INTO notes VALUES ({i}, 'n{i}')" for i in range(20)])
+    run_sql(engine, *[f"INSERT INTO notes VALUES ({i}, 'n{i}')" for i in range(12, 20)])
     dst = f"sqlite:///{tmp_path / 'svc.db'}"
     args = ["run", "--source", url, "--sink", dst, "--transport",
             f"embedded:{tmp_path / 'log.db'}", "--once"]  # fmt: skip
@@ -165,3 +167,25 @@ def test_cli_captures_postgres_into_sqlite_and_reports_the_slot(source, tmp_path
     (row,) = __import__("json").loads(status.output)["tables"]
     assert row["applied"] == 20
     assert row["position"].startswith(f"slot {capture.slot}, retained WAL")
+
+
+def test_initial_snapshot_in_the_exported_snapshot_hands_off_to_streaming(source, tmp_path):
+    url, engine, capture = source
+    run_sql(engine, *[f"INSERT INTO notes VALUES ({i}, 'before')" for i in range(25)])
+    capture.setup(["notes"], create_slot=False)
+    assert not capture.has_position()
+    capture.request_snapshot()
+    run_sql(
+        engine, "UPDATE notes SET body = 'during' WHERE id < 5", "DELETE FROM notes WHERE id = 24"
+    )
+    first = capture.next_batch(chunk_rows=10)
+    assert [e.op for e in first.events] == ["r"] * 10
+    assert {e.after["body"] for e in first.events} == {"before"}  # as of the slot's point
+    dst = f"sqlite:///{tmp_path / 'svc.db'}"
+    log = EmbeddedLog(tmp_path / "log.db")
+    log.publish([m for e in first.events for m in to_messages(e)])
+    pipeline = Pipeline(log, capture=capture, sink=Sink(dst, source=url), topics=capture.topics())
+    pipeline.run(threading.Event(), until_idle=True, idle_sleep_s=0.05)
+    pipeline.close()
+    assert capture.has_position()
+    assert checksum(url, "notes") == checksum(dst, "notes")
