@@ -282,3 +282,35 @@ def test_head_keeps_the_upstream_length_and_tags_can_be_renamed(upstream, start_
     assert int(headers["content-length"]) > 0
     assert headers["x-route"] == "default" and "x-strangler-target" not in headers
     assert "x-strangler-route" not in get_headers
+
+
+def test_an_upstream_with_two_urls_is_used_round_robin(upstream, start_router) -> None:
+    mono, a, b = upstream("monolith"), upstream("catalog-a"), upstream("catalog-b")
+    router = start_router(mono.url)
+    admin = Admin(router.admin_url)
+    admin.call("PUT", "/upstreams/catalog", {"urls": [a.url, b.url]})
+    admin.call("POST", "/routes", {"path": "/api/**", "target": "catalog", "mode": "service"})
+    proxy = Proxy(router.proxy_url)
+    served = [proxy.send("GET", f"/api/{i}")[2]["served_by"] for i in range(6)]
+    assert served.count("catalog-a") == 3 and served.count("catalog-b") == 3
+
+
+def test_a_request_in_flight_finishes_on_the_table_it_started_with(upstream, start_router) -> None:
+    import threading
+
+    mono, catalog = upstream("monolith"), upstream("catalog")
+    router = start_router(mono.url)
+    admin = setup_catalog(router, catalog)
+    catalog.delay = 0.5
+    result: list = []
+    thread = threading.Thread(
+        target=lambda: result.append(Proxy(router.proxy_url).send("GET", "/api/products/1"))
+    )
+    thread.start()
+    assert wait_for(lambda: len(catalog.requests) == 1)
+    admin.call("PATCH", "/routes/products", {"mode": "monolith"})
+    thread.join(10)
+    ((status, headers, body),) = result
+    assert status == 200 and body["served_by"] == "catalog"
+    assert headers["x-strangler-target"] == "catalog"
+    assert Proxy(router.proxy_url).send("GET", "/api/products/1")[2]["served_by"] == "monolith"
