@@ -83,7 +83,9 @@ class KafkaTransport:
                 bootstrap_servers=self.bootstrap,
                 acks="all",
                 enable_idempotence=True,
-                linger_ms=5,
+                linger_ms=20,
+                batch_size=512 * 1024,
+                max_request_size=8 * 1024 * 1024,
                 client_id="strangler-cdc",
             )
         return self._producer
