@@ -31,6 +31,7 @@ from cdc.snapshot_pg import PgSnapshot, SnapshotTable
 
 UNAVAILABLE = "__debezium_unavailable_value"
 HEARTBEAT = "strangler.heartbeat"
+ORIGIN_TABLE = "_cdc_origin"
 HEARTBEAT_INTERVAL_S = 10.0
 
 
@@ -113,7 +114,13 @@ class PgCapture:
                 self._query(sql.SQL("ALTER TABLE {} REPLICA IDENTITY FULL").format(
                     sql.Identifier(*table.split(".")))
                 )  # fmt: skip
-        names = sql.SQL(", ").join(sql.Identifier(*t.split(".")) for t in tables)
+        # Sinks writing into this database mark their transactions with a row here; the
+        # table is published so the capture can see the mark and drop those transactions.
+        self._query(
+            "CREATE TABLE IF NOT EXISTS _cdc_origin (id bigserial PRIMARY KEY, marker text)"
+        )
+        published = [*tables, ORIGIN_TABLE]
+        names = sql.SQL(", ").join(sql.Identifier(*t.split(".")) for t in published)
         if self._query("SELECT 1 FROM pg_publication WHERE pubname = %s", (self.publication,)):
             self._query(sql.SQL("ALTER PUBLICATION {} SET TABLE {}").format(
                 sql.Identifier(self.publication), names))  # fmt: skip
@@ -144,6 +151,7 @@ class PgCapture:
             self._query("DELETE FROM _cdc_pg_snapshot WHERE slot = %s", (self.slot,))
         drop = sql.SQL("DROP PUBLICATION IF EXISTS {}")
         self._query(drop.format(sql.Identifier(self.publication)))
+        self._query("DROP TABLE IF EXISTS _cdc_origin")
 
     def _drop_slot(self) -> None:
         deadline = time.monotonic() + 10
@@ -169,7 +177,7 @@ class PgCapture:
             " ORDER BY 1",
             (self.publication,),
         )
-        return [r[0] for r in rows]
+        return [r[0] for r in rows if r[0].split(".")[-1] != ORIGIN_TABLE]
 
     def topics(self) -> list[str]:
         return [f"{self.prefix}.{t}" for t in self.tables()]
@@ -313,7 +321,8 @@ class PgCapture:
         elif isinstance(item, pgoutput.Begin):
             self._open = _Txn(item)
         elif isinstance(item, pgoutput.Commit) and self._open is not None:
-            if self._open.changes:
+            origin_marked = any(rel.name == ORIGIN_TABLE for rel, _ in self._open.changes)
+            if self._open.changes and not origin_marked:
                 self._ready.append((item, self._open))
             self._open = None
         elif isinstance(item, pgoutput.Change | pgoutput.Truncate) and self._open is not None:

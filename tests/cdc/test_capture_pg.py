@@ -189,3 +189,39 @@ def test_initial_snapshot_in_the_exported_snapshot_hands_off_to_streaming(source
     pipeline.close()
     assert capture.has_position()
     assert checksum(url, "notes") == checksum(dst, "notes")
+
+
+def test_reverse_sync_between_postgres_and_sqlite_with_both_directions_live(source, tmp_path):
+    from cdc.capture_sqlite import SqliteCapture
+
+    url, engine, capture = source
+    run_sql(engine, *[f"INSERT INTO notes VALUES ({i}, 'seed')" for i in range(10)])
+    capture.setup(["notes"], create_slot=False)
+    svc = f"sqlite:///{tmp_path / 'svc.db'}"
+    to_svc = Sink(svc, source=url, pipeline="fwd")
+    forward = Pipeline(
+        EmbeddedLog(tmp_path / "fwd.db"), capture=capture, sink=to_svc, topics=capture.topics()
+    )
+    forward.run(threading.Event(), until_idle=True, idle_sleep_s=0.05)
+    svc_capture = SqliteCapture(svc, prefix="svc")
+    svc_capture.setup(["notes"])
+    svc_capture.start_without_snapshot()
+    backward = Pipeline(EmbeddedLog(tmp_path / "back.db"), capture=svc_capture,
+                        sink=Sink(url, pipeline="rev"))  # fmt: skip
+    run_sql(engine, "UPDATE notes SET body = 'from monolith' WHERE id = 1")
+    run_sql(sa.create_engine(svc), "UPDATE notes SET body = 'from service' WHERE id = 2",
+            "INSERT INTO notes VALUES (99, 'new in service')")  # fmt: skip
+    for _ in range(3):
+        forward.run(threading.Event(), until_idle=True, idle_sleep_s=0.05)
+        backward.run(threading.Event(), until_idle=True, idle_sleep_s=0.05)
+    assert checksum(url, "notes") == checksum(svc, "notes")
+    with engine.connect() as conn:
+        bodies = dict(
+            conn.execute(sa.text("SELECT id, body FROM notes WHERE id IN (1, 2, 99)")).all()
+        )
+    assert bodies == {1: "from monolith", 2: "from service", 99: "new in service"}
+    # Quiet afterwards: neither sink's writes were captured again.
+    assert forward.step(timeout_s=0.5).published == 0
+    assert backward.step().published == 0
+    forward.close()
+    backward.close()
