@@ -253,18 +253,27 @@ class PgCapture:
         return "slot"
 
     def _stream(self) -> Any:
-        if self._cur is None:
-            self._repl = psycopg2.connect(
+        deadline = time.monotonic() + 30
+        while self._cur is None:
+            repl = psycopg2.connect(
                 self.dsn, connection_factory=psycopg2.extras.LogicalReplicationConnection
             )
-            self._cur = self._repl.cursor()
-            self._cur.start_replication(
-                slot_name=self.slot, decode=False,
-                options={
-                    "proto_version": "1", "publication_names": self.publication,
-                    "messages": "true",
-                },
-            )  # fmt: skip
+            cur = repl.cursor()
+            try:
+                cur.start_replication(
+                    slot_name=self.slot, decode=False,
+                    options={
+                        "proto_version": "1", "publication_names": self.publication,
+                        "messages": "true",
+                    },
+                )  # fmt: skip
+            except psycopg2.errors.ObjectInUse:
+                repl.close()  # a killed predecessor's walsender has not exited yet
+                if time.monotonic() > deadline:
+                    raise CdcError(f"slot {self.slot!r} is in use by another process") from None
+                time.sleep(0.2)
+                continue
+            self._repl, self._cur = repl, cur
         return self._cur
 
     def close_stream(self) -> None:
