@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import secrets
+import signal
 import threading
 from pathlib import Path
 from typing import Any
@@ -144,6 +145,7 @@ class RouterServer:
         """Run in the foreground until interrupted (starting first if needed)."""
         if not self._threads:
             self.start()
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             while all(t.is_alive() for t in self._threads):
                 self._threads[0].join(0.5)
@@ -199,6 +201,8 @@ class RouterServer:
         self._master = build_master(addon, host, port, placeholder, self.config.max_body)
         await self._master.run()
         self.checker.stop()
+        # client connections still open at shutdown are cancelled; that is not an error
+        self._loop.set_exception_handler(_quiet_cancellation)
 
     async def _running(self) -> None:
         proxy = self._master.addons.get("proxyserver")
@@ -238,3 +242,14 @@ class RouterServer:
             ok, detail = reply.status < 500, f"status {reply.status}"
         self.metrics.set("strangler_upstream_healthy", 1.0 if ok else 0.0, url=url)
         return ok, detail
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _quiet_cancellation(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    error = context.get("exception")
+    if isinstance(error, asyncio.CancelledError) or "cancelled" in str(context.get("message", "")):
+        return
+    loop.default_exception_handler(context)
