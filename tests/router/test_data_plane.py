@@ -314,3 +314,13 @@ def test_a_request_in_flight_finishes_on_the_table_it_started_with(upstream, sta
     assert status == 200 and body["served_by"] == "catalog"
     assert headers["x-strangler-target"] == "catalog"
     assert Proxy(router.proxy_url).send("GET", "/api/products/1")[2]["served_by"] == "monolith"
+
+
+def test_request_bodies_over_the_limit_are_refused(upstream, start_router) -> None:
+    mono = upstream("monolith")
+    router = start_router(mono.url, max_body="1k")
+    status, _, _ = Proxy(router.proxy_url).send("POST", "/orders", b"x" * 5000)
+    assert status == 413
+    assert mono.requests == []
+    ok = Proxy(router.proxy_url).send("POST", "/orders", b"x" * 500)
+    assert ok[0] == 200 and len(ok[2]["body"]) == 500
