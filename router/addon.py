@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 from mitmproxy import http, options
 from mitmproxy.addons import next_layer, proxyserver
 from mitmproxy.master import Master
 
+from router import streaming
 from router.dataplane import DataPlane, Incoming, Outgoing
+
+_STREAM = "strangler_stream"
 
 
 class StranglerAddon:
@@ -38,20 +42,19 @@ class StranglerAddon:
             if asyncio.iscoroutine(result):
                 await result
 
-    async def request(self, flow: http.HTTPFlow) -> None:
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+    def _incoming(self, flow: http.HTTPFlow, body: bytes) -> Incoming:
         req = flow.request
         peer = flow.client_conn.peername
-        incoming = Incoming(
+        return Incoming(
             method=req.method,
             target=req.path,
             headers=list(req.headers.fields),
-            body=req.raw_content or b"",
+            body=body,
             client=str(peer[0]) if peer else "",
             scheme="https" if flow.client_conn.tls_established else "http",
         )
-        out = await self.plane.handle(incoming)
+
+    def _respond(self, flow: http.HTTPFlow, out: Outgoing) -> None:
         flow.metadata["strangler"] = {"route": out.decision.route, "target": out.served_by}
         flow.response = http.Response(
             b"HTTP/1.1",
@@ -60,11 +63,68 @@ class StranglerAddon:
             http.Headers(out.headers),
             out.body,
             None,
-            req.timestamp_start,
+            flow.request.timestamp_start,
             None,
         )
+
+    async def requestheaders(self, flow: http.HTTPFlow) -> None:
+        """Stream large or chunked request bodies instead of buffering them."""
+        req = flow.request
+        length = req.headers.get("content-length", "")
+        chunked = "chunked" in req.headers.get("transfer-encoding", "").lower()
+        large = length.isdigit() and int(length) > self.plane.config.stream_threshold
+        if not (large or chunked):
+            return
+        incoming = self._incoming(flow, b"")
+        plan = streaming.plan(self.plane, incoming)
+        if plan is None:
+            return
+        if isinstance(plan, Outgoing):
+            self._respond(flow, plan)
+            return
+        req.scheme, req.host, req.port = "http", plan.origin.host, plan.origin.port
+        req.path = plan.origin.prefix + req.path
+        req.headers = http.Headers(plan.headers)
+        req.stream = True
+        flow.metadata[_STREAM] = (plan, incoming, asyncio.get_running_loop().time())
+
+    async def request(self, flow: http.HTTPFlow) -> None:
+        if _STREAM in flow.metadata or flow.response is not None:
+            return  # streamed by mitmproxy, or already answered in requestheaders
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        incoming = self._incoming(flow, flow.request.raw_content or b"")
+        out = await self.plane.handle(incoming)
+        self._respond(flow, out)
         if self.after is not None:
             self.after(incoming, out, loop.time() - started)
+
+    async def responseheaders(self, flow: http.HTTPFlow) -> None:
+        state = flow.metadata.get(_STREAM)
+        if state is None or flow.response is None:
+            return
+        plan = state[0]
+        flow.response.stream = True
+        for name, value in streaming.tags(self.plane, plan):
+            flow.response.headers[name.decode()] = value.decode()
+        flow.metadata["strangler"] = {"route": plan.decision.route, "target": plan.upstream.name}
+
+    async def response(self, flow: http.HTTPFlow) -> None:
+        state = flow.metadata.pop(_STREAM, None)
+        if state is not None and flow.response is not None:
+            self._finish(state, flow.response.status_code, "")
+
+    async def error(self, flow: http.HTTPFlow) -> None:
+        state = flow.metadata.pop(_STREAM, None)
+        if state is not None:
+            self._finish(state, None, "protocol")
+
+    def _finish(self, state: tuple[Any, ...], status: int | None, kind: str) -> None:
+        plan, incoming, started = state
+        elapsed = asyncio.get_running_loop().time() - started
+        out = streaming.finish(self.plane, plan, status, kind, elapsed)
+        if self.after is not None:
+            self.after(incoming, out, elapsed)
 
 
 def build_master(

@@ -18,7 +18,8 @@ class RouterConfig:
     token_file: str = "var/router-admin-token"
     connect_timeout: float = 2.0
     read_timeout: float = 10.0
-    max_body: str = "10m"  # request body limit (mitmproxy body_size_limit syntax)
+    max_body: str = "10m"  # request body limit, streamed or not (mitmproxy size syntax)
+    stream_threshold: int = 1048576  # larger (or chunked) request bodies are streamed
     max_header_bytes: int = 65536
     route_header: str = "X-Strangler-Route"  # empty string: don't tag responses
     target_header: str = "X-Strangler-Target"

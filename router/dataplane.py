@@ -94,21 +94,15 @@ class DataPlane:
         decision = decide(Request(inc.method, inc.target, lowered, inc.client), table)
         headers, request_id = forward.request_headers(inc.headers, inc.client, inc.scheme)
         out = await self._answer(inc, headers, request_id, decision, table)
-        elapsed = self.clock() - started
-        route, target, code = decision.route, out.served_by, f"{out.status // 100}xx"
-        self.metrics.inc("strangler_requests_total", route=route, target=target, code=code)
-        self.metrics.observe(elapsed, route=route, target=target)
+        self.count(decision, out, self.clock() - started)
         return out
 
     async def _answer(
         self, inc: Incoming, headers: Headers, request_id: str, d: Decision, table: RouteTable
     ) -> Outgoing:
-        if not (inc.target.startswith("/") or (inc.target == "*" and inc.method == "OPTIONS")):
-            return self._error(400, "bad_target", "request target must be a path", d, request_id)
-        size = sum(len(k) + len(v) for k, v in inc.headers)
-        if size > self.config.max_header_bytes:
-            message = f"request headers are {size} bytes; limit {self.config.max_header_bytes}"
-            return self._error(431, "headers_too_large", message, d, request_id)
+        refused = self.check_head(inc, d, request_id)
+        if refused is not None:
+            return refused
         try:
             reply = await self._send(table, d.target, inc, headers)
             if d.fallback and d.fallback != d.target and reply.status in RETRY_STATUSES:
@@ -142,29 +136,38 @@ class DataPlane:
         out = self._reply(reply, d, d.fallback, request_id, inc.method)
         return Outgoing(**{**out.__dict__, "fell_back": True})
 
-    async def _send(self, table: RouteTable, name: str, inc: Incoming, headers: Headers) -> Reply:
+    def admit(self, table: RouteTable, name: str) -> tuple[Upstream, str]:
+        """Check the upstream is registered, healthy and its breaker allows; pick a URL."""
         upstream = table.upstream(name)
         if upstream is None:
             raise Unavailable(503, "unknown_upstream", f"upstream {name!r} is not registered")
-        now = self.clock()
         breaker = self._breaker(upstream)
-        allowed, breaker = breaker.allow(now)
+        allowed, breaker = breaker.allow(self.clock())
         self._set_breaker(name, breaker)
         if not allowed:
             raise Unavailable(503, "circuit_open", f"upstream {name!r}: circuit breaker open")
         if not self.health.healthy(upstream) and breaker.state == "closed":
             raise Unavailable(503, "unhealthy", f"upstream {name!r} fails its health check")
-        url = self._pick(upstream)
+        return upstream, self._pick(upstream)
+
+    def record(self, upstream: Upstream, status: int | None, kind: str = "") -> None:
+        """Feed the outcome of one upstream exchange to the breaker and the metrics."""
+        if status is None:
+            self.metrics.inc("strangler_upstream_errors_total", target=upstream.name, kind=kind)
+        failed = status is None or status >= 500
+        b = self._breaker(upstream)
+        self._set_breaker(
+            upstream.name, b.failure(self.clock()) if failed else b.success(self.clock())
+        )
+
+    async def _send(self, table: RouteTable, name: str, inc: Incoming, headers: Headers) -> Reply:
+        upstream, url = self.admit(table, name)
         try:
             reply = await self.client.request(url, inc.method, inc.target, headers, inc.body)
         except UpstreamError as exc:
-            self.metrics.inc("strangler_upstream_errors_total", target=name, kind=exc.kind)
-            self._set_breaker(name, self._breaker(upstream).failure(self.clock()))
+            self.record(upstream, None, exc.kind)
             raise Unavailable(502, f"upstream_{exc.kind}", f"upstream {name!r}: {exc}") from None
-        if reply.status >= 500:
-            self._set_breaker(name, self._breaker(upstream).failure(self.clock()))
-        else:
-            self._set_breaker(name, self._breaker(upstream).success(self.clock()))
+        self.record(upstream, reply.status)
         return reply
 
     def _breaker(self, upstream: Upstream) -> Breaker:
@@ -201,6 +204,25 @@ class DataPlane:
         length = None if bodiless else len(reply.body)
         headers = forward.response_headers(reply.headers, length, tags)
         return Outgoing(reply.status, headers, reply.body, d, target, request_id)
+
+    def error(self, status: int, code: str, message: str, d: Decision, rid: str) -> Outgoing:
+        """Build the router's own JSON error response, tagged like any other."""
+        return self._error(status, code, message, d, rid)
+
+    def check_head(self, inc: Incoming, d: Decision, request_id: str) -> Outgoing | None:
+        """Refuse a request whose target is not a path or whose headers are too large."""
+        if not (inc.target.startswith("/") or (inc.target == "*" and inc.method == "OPTIONS")):
+            return self._error(400, "bad_target", "request target must be a path", d, request_id)
+        size = sum(len(k) + len(v) for k, v in inc.headers)
+        if size > self.config.max_header_bytes:
+            message = f"request headers are {size} bytes; limit {self.config.max_header_bytes}"
+            return self._error(431, "headers_too_large", message, d, request_id)
+        return None
+
+    def count(self, d: Decision, out: Outgoing, elapsed: float) -> None:
+        route, target, code = d.route, out.served_by, f"{out.status // 100}xx"
+        self.metrics.inc("strangler_requests_total", route=route, target=target, code=code)
+        self.metrics.observe(elapsed, route=route, target=target)
 
     def _error(self, status: int, code: str, message: str, d: Decision, rid: str) -> Outgoing:
         body = json.dumps({"error": {"code": code, "message": message}}).encode()

@@ -31,6 +31,18 @@ class _Quiet(WSGIRequestHandler):
         pass
 
 
+def _read_chunked(stream: Any) -> bytes:
+    parts = []
+    while True:
+        size = int(stream.readline().split(b";")[0], 16)
+        if size == 0:
+            while stream.readline() not in (b"\r\n", b""):
+                pass
+            return b"".join(parts)
+        parts.append(stream.read(size))
+        stream.readline()
+
+
 class JsonUpstream:
     """A threaded WSGI server on 127.0.0.1 answering JSON that names itself."""
 
@@ -48,6 +60,8 @@ class JsonUpstream:
     def app(self, environ: dict[str, Any], start: Callable[..., Any]) -> list[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
+        if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", ""):
+            body = _read_chunked(environ["wsgi.input"])  # wsgiref leaves this to the app
         path = environ["PATH_INFO"]
         query = environ.get("QUERY_STRING", "")
         headers = {

@@ -324,3 +324,46 @@ def test_request_bodies_over_the_limit_are_refused(upstream, start_router) -> No
     assert mono.requests == []
     ok = Proxy(router.proxy_url).send("POST", "/orders", b"x" * 500)
     assert ok[0] == 200 and len(ok[2]["body"]) == 500
+
+
+def test_large_request_bodies_are_streamed_to_the_routed_upstream(upstream, start_router) -> None:
+    mono, catalog = upstream("monolith"), upstream("catalog")
+    router = start_router(mono.url, stream_threshold=1000)
+    setup_catalog(router, catalog)
+    proxy = Proxy(router.proxy_url)
+    payload = b"0123456789" * 30000  # 300 kB: above the stream threshold
+    status, headers, body = proxy.send("PUT", "/api/products/9", payload, X_Custom="1")
+    assert status == 200 and body["served_by"] == "catalog"
+    assert body["body"].encode() == payload and body["path"] == "/api/products/9"
+    assert body["headers"]["x-custom"] == "1" and body["headers"]["x-forwarded-for"] == "127.0.0.1"
+    assert headers["x-strangler-route"] == "products" and headers["x-strangler-target"] == "catalog"
+    status, _, body = proxy.send("POST", "/orders", payload)
+    assert status == 200 and body["served_by"] == "monolith" and len(body["body"]) == len(payload)
+
+
+def test_streamed_request_to_a_dead_target_falls_back_before_sending(
+    upstream, start_router
+) -> None:
+    mono, catalog = upstream("monolith"), upstream("catalog")
+    router = start_router(mono.url, stream_threshold=1000)
+    admin = setup_catalog(router, catalog)
+    admin.call("PUT", "/upstreams/catalog", {"urls": [catalog.url], "health_interval": 0.05})
+    catalog.stop()
+    assert wait_for(lambda: not router.health.healthy(router.plane.table.upstream("catalog")))
+    status, _, body = Proxy(router.proxy_url).send("PUT", "/api/products/9", b"x" * 5000)
+    assert status == 200 and body["served_by"] == "monolith"
+
+
+def test_chunked_request_bodies_are_streamed_too(upstream, start_router) -> None:
+    import http.client
+
+    mono = upstream("monolith")
+    router = start_router(mono.url)
+    host, port = router.proxy_url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=20)
+    chunks = [b"a" * 1000, b"b" * 1000, b"c" * 10]
+    conn.request("POST", "/upload", body=iter(chunks), encode_chunked=True)
+    response = conn.getresponse()
+    body = json.loads(response.read())
+    assert response.status == 200 and body["body"] == "a" * 1000 + "b" * 1000 + "c" * 10
+    assert response.getheader("X-Strangler-Route") == "default"
