@@ -84,6 +84,7 @@ class PgCapture:
         self._cur: Any = None
         self._relations: dict[int, pgoutput.Relation] = {}
         self._keys: dict[int, tuple[str, ...]] = {}
+        self._not_null: dict[int, set[str]] = {}
         self._goal: int | None = None
         self._snapshot: PgSnapshot | None = None
         self._flushed = 0
@@ -348,7 +349,7 @@ class PgCapture:
         source = Source(
             name=self.prefix, db=self.db_name, schema=rel.schema, table=rel.name,
             ts_ms=commit.commit_ts_ms, tx_id=txn.begin.xid, lsn=commit.commit_lsn,
-            sequence=json.dumps([str(commit.commit_lsn), str(index)]),
+            sequence=json.dumps([str(commit.commit_lsn), str(index)], separators=(",", ":")),
         )  # fmt: skip
         columns = tuple(
             Column(c.name, c.kind, c.scale, int_bits=pgoutput.INT_BITS.get(c.type_oid, 64))
@@ -381,6 +382,18 @@ class PgCapture:
             self._keys[rel.relid] = cached
         return cached
 
+    def _placeholder(self, rel: pgoutput.Relation, column: pgoutput.RelColumn) -> Any:
+        if rel.relid not in self._not_null:
+            rows = self._query(
+                "SELECT attname FROM pg_attribute WHERE attrelid = %s AND attnotnull"
+                " AND attnum > 0",
+                (rel.relid,),
+            )
+            self._not_null[rel.relid] = {r[0] for r in rows}
+        if column.name not in self._not_null[rel.relid]:
+            return None
+        return {"text": "", "int": 0, "float": 0.0, "bool": False}.get(column.kind)
+
     def _image(
         self, rel: pgoutput.Relation, values: Any, *, key_only: bool = False
     ) -> dict[str, Any] | None:
@@ -389,7 +402,9 @@ class PgCapture:
         row: dict[str, Any] = {}
         for column, text in zip(rel.columns, values, strict=True):
             if key_only and not column.key:
-                row[column.name] = None  # REPLICA IDENTITY DEFAULT: only the key is known
+                # REPLICA IDENTITY DEFAULT: only the key is known; like Debezium, a required
+                # (NOT NULL) column gets its type's empty value, an optional one null.
+                row[column.name] = self._placeholder(rel, column)
                 continue
             value = pgoutput.to_python(column, text)
             if value is pgoutput.UNCHANGED_TOAST:

@@ -81,6 +81,9 @@ class Source:
             "lsn": self.lsn,
             "xmin": self.xmin,
         }
+        if self.connector == "postgresql":  # Debezium >= 3.6 (dbz#1528): pgoutput ORIGIN
+            block["origin"] = None
+            block["origin_lsn"] = None
         if self.connector == "sqlite":
             block["change_id"] = self.change_id
         return block

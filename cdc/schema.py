@@ -111,6 +111,8 @@ def _source_schema(event: ChangeEvent) -> dict[str, Any]:
         f("xmin", "int64"),
     ]
     name = "io.debezium.connector.postgresql.Source"
+    if event.source.connector == "postgresql":
+        fields += [f("origin", "string"), f("origin_lsn", "int64")]
     if event.source.connector == "sqlite":
         fields.append(f("change_id", "int64"))
         name = "io.debezium.connector.sqlite.Source"

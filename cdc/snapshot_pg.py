@@ -106,7 +106,7 @@ class PgSnapshot:
                 mark = "last"
             source = Source(
                 name=prefix, db=db, schema=table.schema, table=table.name, ts_ms=now,
-                snapshot=mark, lsn=self.lsn, sequence=json.dumps([str(self.lsn), str(self.rows)]),
+                snapshot=mark, lsn=self.lsn, sequence=json.dumps([str(self.lsn), str(self.rows)], separators=(",", ":")),  # noqa: E501
             )  # fmt: skip
             events.append(
                 ChangeEvent(

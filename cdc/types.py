@@ -15,7 +15,7 @@ text        | text, varchar, char            | string
 bool        | boolean                        | true / false
 date        | date                           | days since 1970-01-01 (io.debezium.time.Date)
 timestamp   | timestamp without time zone    | microseconds since the epoch (MicroTimestamp)
-timestamptz | timestamp with time zone       | ISO-8601 string in UTC, "...Z" (ZonedTimestamp)
+timestamptz | timestamp with time zone       | ISO-8601 UTC, 6 fraction digits (ZonedTimestamp)
 time        | time without time zone         | microseconds since midnight (MicroTime)
 json        | json, jsonb                    | the document as a string (io.debezium.data.Json)
 uuid        | uuid                           | string (io.debezium.data.Uuid)
@@ -152,9 +152,8 @@ def _encode_timestamptz(value: Any, _: int | None) -> str:
         moment = moment.replace(tzinfo=dt.UTC)
     moment = moment.astimezone(dt.UTC)
     text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    if moment.microsecond:
-        text += f".{moment.microsecond:06d}".rstrip("0")
-    return text + "Z"
+    # Debezium writes the column's precision (6 by default), zeros included.
+    return f"{text}.{moment.microsecond:06d}Z"
 
 
 def _encode_date(value: Any, _: int | None) -> int:
@@ -226,6 +225,11 @@ def _decode_bytes(value: Any, _: int | None) -> bytes:
     return base64.b64decode(value, validate=True)
 
 
+def _decode_json(value: Any, _: int | None) -> Any:
+    # The target column is JSON-typed: its driver type serializes, so hand it the document.
+    return json.loads(value) if isinstance(value, str) else value
+
+
 def _decode_uuid(value: Any, _: int | None) -> str:
     return str(uuid.UUID(str(value)))
 
@@ -257,7 +261,7 @@ _DECODERS = {
     "timestamp": _decode_timestamp,
     "timestamptz": _decode_timestamptz,
     "time": _decode_time,
-    "json": _encode_json,
+    "json": _decode_json,
     "uuid": _decode_uuid,
     "bytes": _decode_bytes,
 }

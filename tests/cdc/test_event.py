@@ -53,7 +53,7 @@ def test_value_has_debeziums_fields_in_debeziums_order():
     assert value["transaction"] is None
     assert list(value["source"]) == [
         "version", "connector", "name", "ts_ms", "snapshot", "db", "sequence", "ts_us",
-        "ts_ns", "schema", "table", "txId", "lsn", "xmin",
+        "ts_ns", "schema", "table", "txId", "lsn", "xmin", "origin", "origin_lsn",
     ]  # fmt: skip
     assert value["source"]["snapshot"] == "false"
     assert value["source"]["connector"] == "postgresql"

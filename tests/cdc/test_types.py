@@ -61,7 +61,7 @@ def test_dates_and_times_are_epoch_numbers():
 def test_timestamptz_is_an_iso_string_in_utc():
     moment = dt.datetime(2019, 5, 28, 10, 45, 4, 863123, tzinfo=dt.timezone(dt.timedelta(hours=2)))
     assert encode("timestamptz", moment) == "2019-05-28T08:45:04.863123Z"
-    assert encode("timestamptz", "2020-01-01 00:00:00") == "2020-01-01T00:00:00Z"
+    assert encode("timestamptz", "2020-01-01 00:00:00") == "2020-01-01T00:00:00.000000Z"
     assert decode("timestamptz", "2019-05-28T08:45:04.863123Z") == moment
 
 
