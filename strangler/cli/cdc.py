@@ -93,7 +93,9 @@ def _options(cfg: CdcConfig) -> Any:
     )  # fmt: skip
 
 
-source_opt = click.option("--source", help="SQLAlchemy URL of the captured database.")
+source_opt = click.option(
+    "--source", help="SQLAlchemy URL of the captured database (sqlite:/// or postgresql://)."
+)
 tables_opt = click.option("--tables", help="Comma-separated table names.")
 transport_opt = click.option(
     "--transport", help="embedded:PATH (default embedded:var/cdc/log.db) or kafka:HOST:PORT."
@@ -112,10 +114,12 @@ pipeline_opt = click.option(
 def cdc() -> None:
     """Change data capture: keep a service's database in sync with the monolith's.
 
-    Changes are captured from a SQLite database by triggers (`setup`), published as
-    Debezium PostgreSQL-connector JSON events (topic PREFIX.main.TABLE, key = primary
-    key) to the embedded log or Apache Kafka, and applied to any SQLAlchemy database
-    with exactly-once effect (`run`). Typical use:
+    Changes are captured from SQLite (triggers) or PostgreSQL (pgoutput logical
+    decoding), published as Debezium PostgreSQL-connector JSON events (topic
+    PREFIX.SCHEMA.TABLE, key = primary key) to the embedded log or Apache Kafka, and
+    applied to any SQLAlchemy database with exactly-once effect (`run`). Reverse sync is
+    the same with source and sink swapped: sink writes are never captured again.
+    Typical use:
 
     \b
       strangler cdc setup --source sqlite:///shop.db --tables products,stock
