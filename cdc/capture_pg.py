@@ -26,12 +26,12 @@ from psycopg2 import sql
 from cdc import pgoutput, types
 from cdc.errors import CdcError
 from cdc.event import ChangeEvent, Column, Source, row_changes
+from cdc.pg_catalog import ORIGIN_TABLE, PgCatalog
 from cdc.position import Position
-from cdc.snapshot_pg import PgSnapshot, SnapshotTable
+from cdc.snapshot_pg import PgSnapshot, create_slot_with_snapshot
 
 UNAVAILABLE = "__debezium_unavailable_value"
 HEARTBEAT = "strangler.heartbeat"
-ORIGIN_TABLE = "_cdc_origin"
 HEARTBEAT_INTERVAL_S = 10.0
 
 
@@ -42,6 +42,7 @@ class PgBatch:
     delivered_per_table: tuple[tuple[str, int], ...] = ()
     chunk: None = None
     last_change_id: int | None = None
+    snapshot_state: str | None = None
 
 
 @dataclass
@@ -65,7 +66,7 @@ def format_lsn(lsn: int) -> str:
     return f"{lsn >> 32:X}/{lsn & 0xFFFFFFFF:X}"
 
 
-class PgCapture:
+class PgCapture(PgCatalog):
     """Capture changes of chosen tables of one PostgreSQL database through a slot."""
 
     def __init__(self, url: str, *, prefix: str = "strangler", slot: str = "strangler") -> None:
@@ -93,57 +94,6 @@ class PgCapture:
         self._open: _Txn | None = None
         self._ready: list[tuple[pgoutput.Commit, _Txn]] = []
 
-    def _query(self, text: Any, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self.conn.cursor() as cur:
-            cur.execute(text, args)
-            return cur.fetchall() if cur.description else []
-
-    def setup(
-        self,
-        tables: Sequence[str],
-        *,
-        replica_identity_full: bool = False,
-        create_slot: bool = True,
-    ) -> list[str]:
-        """Create the publication and (unless the first run should snapshot) the slot."""
-        if not tables:
-            raise CdcError("no tables to capture: pass --tables a,b,c")
-        for table in tables:
-            if not self._query("SELECT to_regclass(%s)", (table,))[0][0]:
-                raise CdcError(f"table {table!r} does not exist in the source database")
-            if replica_identity_full:
-                self._query(sql.SQL("ALTER TABLE {} REPLICA IDENTITY FULL").format(
-                    sql.Identifier(*table.split(".")))
-                )  # fmt: skip
-        # Sinks writing into this database mark their transactions with a row here; the
-        # table is published so the capture can see the mark and drop those transactions.
-        self._query(
-            "CREATE TABLE IF NOT EXISTS _cdc_origin (id bigserial PRIMARY KEY, marker text)"
-        )
-        published = [*tables, ORIGIN_TABLE]
-        names = sql.SQL(", ").join(sql.Identifier(*t.split(".")) for t in published)
-        if self._query("SELECT 1 FROM pg_publication WHERE pubname = %s", (self.publication,)):
-            self._query(sql.SQL("ALTER PUBLICATION {} SET TABLE {}").format(
-                sql.Identifier(self.publication), names))  # fmt: skip
-        else:
-            self._query(sql.SQL("CREATE PUBLICATION {} FOR TABLE {}").format(
-                sql.Identifier(self.publication), names))  # fmt: skip
-        self._query(
-            "CREATE TABLE IF NOT EXISTS _cdc_pg_snapshot (slot text PRIMARY KEY, done boolean)"
-        )
-        if create_slot and not self._slot_exists():
-            self._query("SELECT pg_create_logical_replication_slot(%s, 'pgoutput')", (self.slot,))
-            self._query(
-                "INSERT INTO _cdc_pg_snapshot VALUES (%s, true) ON CONFLICT (slot) DO UPDATE"
-                " SET done = true",
-                (self.slot,),
-            )
-        return list(tables)
-
-    def _slot_exists(self) -> bool:
-        query = "SELECT 1 FROM pg_replication_slots WHERE slot_name = %s"
-        return bool(self._query(query, (self.slot,)))
-
     def teardown(self) -> None:
         """Drop the slot (freeing its WAL), the publication and the snapshot marker."""
         self.close_stream()
@@ -153,32 +103,6 @@ class PgCapture:
         drop = sql.SQL("DROP PUBLICATION IF EXISTS {}")
         self._query(drop.format(sql.Identifier(self.publication)))
         self._query("DROP TABLE IF EXISTS _cdc_origin")
-
-    def _drop_slot(self) -> None:
-        deadline = time.monotonic() + 10
-        while self._slot_exists():
-            try:
-                self._query("SELECT pg_drop_replication_slot(%s)", (self.slot,))
-            except psycopg2.errors.ObjectInUse:
-                if time.monotonic() > deadline:
-                    raise CdcError(f"slot {self.slot!r} is in use by another process") from None
-                time.sleep(0.1)  # our walsender is still exiting
-
-    def retained_wal_bytes(self) -> int | None:
-        rows = self._query(
-            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn) FROM pg_replication_slots"
-            " WHERE slot_name = %s",
-            (self.slot,),
-        )
-        return int(rows[0][0]) if rows and rows[0][0] is not None else None
-
-    def tables(self) -> list[str]:
-        rows = self._query(
-            "SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = %s"
-            " ORDER BY 1",
-            (self.publication,),
-        )
-        return [r[0] for r in rows if r[0].split(".")[-1] != ORIGIN_TABLE]
 
     def topics(self) -> list[str]:
         return [f"{self.prefix}.{t}" for t in self.tables()]
@@ -194,33 +118,34 @@ class PgCapture:
         return None
 
     def request_snapshot(self, tables: Sequence[str] | None = None) -> list[str]:
-        """Start the initial snapshot: a new slot exporting its snapshot (Debezium `initial`)."""
+        """Start (or resume) the initial snapshot in the slot's exported snapshot."""
         if self.has_position():
             raise CdcError(
                 "this PostgreSQL source is already streaming; for a new snapshot run "
                 "`strangler cdc teardown` and `setup` again, then `run`"
             )
-        self._drop_slot()  # an interrupted snapshot starts over
-        self._query(
-            "INSERT INTO _cdc_pg_snapshot VALUES (%s, false) ON CONFLICT (slot) DO UPDATE"
-            " SET done = false",
-            (self.slot,),
-        )
         described = [self._describe(t) for t in self.tables()]
-        self._snapshot = PgSnapshot(self.dsn, self.slot, described)
-        return [t.name for t in described]
-
-    def _describe(self, qualified: str) -> SnapshotTable:
-        schema, _, name = qualified.partition(".")
         rows = self._query(
-            "SELECT attname, atttypid, atttypmod FROM pg_attribute WHERE attrelid = %s::regclass"
-            " AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-            (qualified,),
+            "SELECT state, reserved FROM _cdc_pg_snapshot WHERE slot = %s", (self.slot,)
         )
-        columns = tuple(pgoutput.RelColumn(n, int(o), int(m), False) for n, o, m in rows)
-        relid = self._query("SELECT %s::regclass::oid", (qualified,))[0][0]
-        relation = pgoutput.Relation(int(relid), schema, name, "d", columns)
-        return SnapshotTable(schema, name, columns, self._primary_key(relation))
+        saved = json.loads(rows[0][0]) if rows and rows[0][0] else None
+        if self._slot_exists() and saved is not None:
+            # Resume: the exported snapshot is gone, the slot is not (see snapshot_pg.py).
+            # Rows are read newer than before, so they take positions above any row an
+            # unacknowledged chunk may have published (`reserved`).
+            conn = psycopg2.connect(self.dsn)
+            self._snapshot = PgSnapshot(conn, described, int(saved["lsn"]), saved)
+            self._snapshot.rows = max(self._snapshot.rows, int(rows[0][1] or 0))
+        else:
+            self._drop_slot()
+            lsn, conn = create_slot_with_snapshot(self.dsn, self.slot)
+            self._snapshot = PgSnapshot(conn, described, lsn, None)
+            self._query(
+                "INSERT INTO _cdc_pg_snapshot VALUES (%s, false, %s, 0) ON CONFLICT (slot)"
+                " DO UPDATE SET done = false, state = excluded.state, reserved = 0",
+                (self.slot, self._snapshot.saved_state()),
+            )
+        return [t.name for t in described]
 
     def pending_changes(self) -> dict[str, int]:
         """Report {"(stream)": 1} until the stream has passed a heartbeat written now.
@@ -291,9 +216,16 @@ class PgCapture:
         While the initial snapshot runs, return its next chunk instead.
         """
         if self._snapshot is not None:
-            rows = self._snapshot.next_chunk(self.prefix, self.db_name, chunk_rows or 2000)
+            rows, progress = self._snapshot.next_chunk(
+                self.prefix, self.db_name, chunk_rows or 2000
+            )
             if rows:
-                return PgBatch(tuple(rows), None)
+                self._query(
+                    "UPDATE _cdc_pg_snapshot SET reserved = %s WHERE slot = %s",
+                    (self._snapshot.rows, self.slot),
+                )
+                state = progress.state if progress else None
+                return PgBatch(tuple(rows), None, snapshot_state=state)
             self._snapshot.finish()
             self._snapshot = None
             self._query("UPDATE _cdc_pg_snapshot SET done = true WHERE slot = %s", (self.slot,))
@@ -368,32 +300,6 @@ class PgCapture:
             after=after, position=position, columns=columns,
         )  # fmt: skip
 
-    def _primary_key(self, rel: pgoutput.Relation) -> tuple[str, ...]:
-        """The table's primary key (REPLICA IDENTITY FULL marks every column as key)."""
-        cached = self._keys.get(rel.relid)
-        if cached is None:
-            rows = self._query(
-                "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid"
-                " AND a.attnum = ANY(i.indkey) WHERE i.indrelid = %s AND i.indisprimary"
-                " ORDER BY array_position(i.indkey, a.attnum)",
-                (rel.relid,),
-            )
-            cached = tuple(r[0] for r in rows) or tuple(c.name for c in rel.columns if c.key)
-            self._keys[rel.relid] = cached
-        return cached
-
-    def _placeholder(self, rel: pgoutput.Relation, column: pgoutput.RelColumn) -> Any:
-        if rel.relid not in self._not_null:
-            rows = self._query(
-                "SELECT attname FROM pg_attribute WHERE attrelid = %s AND attnotnull"
-                " AND attnum > 0",
-                (rel.relid,),
-            )
-            self._not_null[rel.relid] = {r[0] for r in rows}
-        if column.name not in self._not_null[rel.relid]:
-            return None
-        return {"text": "", "int": 0, "float": 0.0, "bool": False}.get(column.kind)
-
     def _image(
         self, rel: pgoutput.Relation, values: Any, *, key_only: bool = False
     ) -> dict[str, Any] | None:
@@ -415,6 +321,11 @@ class PgCapture:
 
     def ack(self, batch: Any) -> None:
         """Tell the server everything up to the batch is durably published (frees WAL)."""
+        if getattr(batch, "snapshot_state", None):
+            self._query(
+                "UPDATE _cdc_pg_snapshot SET state = %s WHERE slot = %s",
+                (batch.snapshot_state, self.slot),
+            )
         if batch.flush_lsn and self._cur is not None:
             self._cur.send_feedback(flush_lsn=batch.flush_lsn, reply=True)
             self._flushed = max(self._flushed, batch.flush_lsn)

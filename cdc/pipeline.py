@@ -126,6 +126,7 @@ class Pipeline:
         idle_sleep_s: float = 0.2,
         on_progress: Callable[[Progress], None] | None = None,
         until_idle: bool = False,
+        on_apply: Callable[[Progress], None] | None = None,
     ) -> Progress:
         """Loop until `stop` is set (or, with until_idle, until nothing is left to do).
 
@@ -134,7 +135,7 @@ class Pipeline:
         """
         self.start()
         if self.capture is None or self.sink is None:
-            return self._run_serial(stop, idle_sleep_s, on_progress, until_idle)
+            return self._run_serial(stop, idle_sleep_s, on_progress, until_idle, on_apply)
         sink_stop = threading.Event()
         applied: list[ApplyResult] = []
         failures: list[BaseException] = []
@@ -142,7 +143,10 @@ class Pipeline:
         def sink_loop() -> None:
             try:
                 while not sink_stop.is_set():
-                    applied.append(self.sink_once(timeout_s=0.05))
+                    result = self.sink_once(timeout_s=0.05)
+                    applied.append(result)
+                    if on_apply is not None and (result.applied or result.skipped or result.dead):
+                        on_apply(Progress(0, result.applied, result.skipped, result.dead, 0))
             except BaseException as exc:  # handed to the caller's thread below
                 failures.append(exc)
                 stop.set()
@@ -174,6 +178,7 @@ class Pipeline:
         idle_sleep_s: float,
         on_progress: Callable[[Progress], None] | None,
         until_idle: bool,
+        on_apply: Callable[[Progress], None] | None = None,
     ) -> Progress:
         total = Progress()
         while not stop.is_set():
@@ -181,6 +186,8 @@ class Pipeline:
             total = Progress(*(a + b for a, b in zip(_tuple(total), _tuple(progress), strict=True)))
             if on_progress is not None:
                 on_progress(progress)
+            if on_apply is not None:
+                on_apply(Progress(0, progress.applied, progress.skipped, progress.dead, 0))
             moved = progress.applied + progress.skipped + progress.dead
             idle = progress.published == 0 and moved == 0
             if idle and until_idle and self.caught_up():

@@ -1,13 +1,18 @@
-"""The initial snapshot of a PostgreSQL source, read in the slot's exported snapshot.
+"""The initial snapshot of a PostgreSQL source: consistent with the slot, resumable.
 
 `CREATE_REPLICATION_SLOT ... LOGICAL pgoutput EXPORT_SNAPSHOT` returns the slot's
-consistent point and a snapshot name; a REPEATABLE READ transaction that imports it sees
-exactly the data as of that point, and the slot streams every transaction committed
-after it. So `r` events (position consistent-point LSN : row number) followed by the
-stream have no gap and no overlap. Rows are read as text through a server-side cursor in
-chunks and decoded like pgoutput's text values, so snapshot and stream encode alike.
-Like Debezium's, an interrupted initial snapshot starts over (new slot): the exported
-snapshot does not outlive its session.
+consistent point C and a snapshot name; a REPEATABLE READ transaction that imports it
+sees exactly the data as of C, and the slot streams every transaction committed after
+C. Chunks are read by primary key (keyset) and emitted as `r` events at positions
+C:1, C:2, ...; progress (last key per table, rows) is saved in `_cdc_pg_snapshot` only
+when a chunk is acknowledged as published.
+
+After a crash the exported snapshot is gone but the slot is kept: the remaining chunks
+are read at the current state (newer than C) and streaming then replays every change
+since C. Rows already published are as of C and get the replay; rows read later are
+newer and the replay passes over them in order, so every row converges to the source
+and nothing is lost or re-sent. Rows are read as text and decoded like pgoutput's text
+values, so snapshot and stream encode alike.
 """
 
 from __future__ import annotations
@@ -35,78 +40,120 @@ class SnapshotTable:
     key: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class ChunkProgress:
+    """What to save once a chunk is published."""
+
+    state: str  # JSON of {"lsn", "rows", "tables": {name: {"last_key", "done"}}}
+
+
 def parse_lsn(text: str) -> int:
     high, _, low = text.partition("/")
     return (int(high, 16) << 32) + int(low, 16)
 
 
+def create_slot_with_snapshot(dsn: str, slot: str) -> tuple[int, Any]:
+    """Create the slot; return (consistent point, a connection inside its snapshot)."""
+    factory = psycopg2.extras.LogicalReplicationConnection
+    repl = psycopg2.connect(dsn, connection_factory=factory)
+    cur = repl.cursor()
+    cur.execute(f'CREATE_REPLICATION_SLOT "{slot}" LOGICAL pgoutput EXPORT_SNAPSHOT')
+    _, consistent_point, snapshot_name, _ = cur.fetchone()
+    conn = psycopg2.connect(dsn)
+    with conn.cursor() as setup:
+        setup.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        setup.execute("SET TRANSACTION SNAPSHOT %s", (snapshot_name,))
+    repl.close()  # the imported snapshot lives on in our transaction
+    return parse_lsn(consistent_point), conn
+
+
 class PgSnapshot:
-    """Create the slot with an exported snapshot and read the tables in it, chunk by chunk."""
+    """Read the tables chunk by chunk, from the exported snapshot or (resumed) the present."""
 
-    def __init__(self, dsn: str, slot: str, tables: Sequence[SnapshotTable]) -> None:
-        repl = psycopg2.connect(
-            dsn, connection_factory=psycopg2.extras.LogicalReplicationConnection
-        )
-        cur = repl.cursor()
-        cur.execute(f'CREATE_REPLICATION_SLOT "{slot}" LOGICAL pgoutput EXPORT_SNAPSHOT')
-        _, consistent_point, snapshot_name, _ = cur.fetchone()
-        self.lsn = parse_lsn(consistent_point)
-        self.conn = psycopg2.connect(dsn)
-        with self.conn.cursor() as setup:
-            setup.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            setup.execute("SET TRANSACTION SNAPSHOT %s", (snapshot_name,))
-        repl.close()  # the imported snapshot lives on in our transaction
-        self.tables = list(tables)
-        self.rows = 0
-        self.progress: dict[str, tuple[int, bool]] = {t.name: (0, False) for t in tables}
-        self._cursor: Any = None
+    def __init__(
+        self, conn: Any, tables: Sequence[SnapshotTable], lsn: int, saved: dict[str, Any] | None
+    ) -> None:
+        self.conn = conn
+        self.tables = {t.name: t for t in tables}
+        self.lsn = lsn
+        saved = saved or {}
+        self.rows = int(saved.get("rows", 0))
+        self.state: dict[str, dict[str, Any]] = {
+            t.name: saved.get("tables", {}).get(t.name, {"last_key": None, "done": False})
+            for t in tables
+        }
 
-    def next_chunk(self, prefix: str, db: str, chunk_rows: int) -> list[ChangeEvent]:
-        """Return the next rows as `r` events; [] once every table is read."""
-        while self.tables:
-            table = self.tables[0]
-            if self._cursor is None:
-                self._cursor = self.conn.cursor(name=f"snap_{table.name}")
-                columns = sql.SQL(", ").join(
-                    sql.SQL("{}::text").format(sql.Identifier(c.name)) for c in table.columns
-                )
-                order = sql.SQL(", ").join(sql.Identifier(k) for k in table.key)
-                self._cursor.execute(
-                    sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
-                        columns, sql.Identifier(table.schema, table.name), order
-                    )
-                )
-            rows = self._cursor.fetchmany(chunk_rows)
-            done = self.progress[table.name][0] + len(rows)
-            self.progress[table.name] = (done, len(rows) < chunk_rows)
+    @property
+    def progress(self) -> dict[str, tuple[int, bool]]:
+        return {n: (int(s.get("rows", 0)), bool(s["done"])) for n, s in self.state.items()}
+
+    def saved_state(self) -> str:
+        return json.dumps({"lsn": self.lsn, "rows": self.rows, "tables": self.state})
+
+    def next_chunk(
+        self, prefix: str, db: str, chunk_rows: int
+    ) -> tuple[list[ChangeEvent], ChunkProgress | None]:
+        """Return the next rows as `r` events and the progress to save once published."""
+        for name, table in self.tables.items():
+            entry = self.state[name]
+            if entry["done"]:
+                continue
+            rows = self._read(table, entry["last_key"], chunk_rows)
+            self.state[name] = {
+                "last_key": list(rows[-1][0]) if rows else entry["last_key"],
+                "done": len(rows) < chunk_rows,
+                "rows": int(entry.get("rows", 0)) + len(rows),
+            }
             if rows:
-                return self._events(table, rows, prefix, db, last=len(rows) < chunk_rows)
-            self._cursor.close()
-            self._cursor = None
-            self.tables.pop(0)
-        return []
+                return self._events(table, rows, prefix, db), ChunkProgress(self.saved_state())
+        return [], None
+
+    def _read(
+        self, table: SnapshotTable, last_key: list[Any] | None, limit: int
+    ) -> list[tuple[tuple[Any, ...], tuple[Any, ...]]]:
+        # Qualified with the alias: a bare name in ORDER BY would pick the ::text output column.
+        key_cols = sql.SQL(", ").join(sql.Identifier("t", k) for k in table.key)
+        key_text = sql.SQL(", ").join(
+            sql.SQL("{}::text").format(sql.Identifier(k)) for k in table.key
+        )
+        columns = sql.SQL(", ").join(
+            sql.SQL("{}::text").format(sql.Identifier(c.name)) for c in table.columns
+        )
+        where = sql.SQL("")
+        args: list[Any] = []
+        if last_key is not None:
+            marks = sql.SQL(", ").join(sql.Placeholder() for _ in table.key)
+            where = sql.SQL("WHERE ({}) > ({})").format(key_cols, marks)
+            args = list(last_key)
+        query = sql.SQL("SELECT {}, {} FROM {} AS t {} ORDER BY {} LIMIT %s").format(
+            key_text, columns, sql.Identifier(table.schema, table.name), where, key_cols
+        )
+        with self.conn.cursor() as cur:
+            cur.execute(query, (*args, limit))
+            fetched = cur.fetchall()
+        width = len(table.key)
+        return [(tuple(r[:width]), tuple(r[width:])) for r in fetched]
 
     def _events(
-        self, table: SnapshotTable, rows: list[tuple[Any, ...]], prefix: str, db: str, last: bool
-    ) -> list[ChangeEvent]:
+        self, table: SnapshotTable, rows: list[tuple[tuple[Any, ...], tuple[Any, ...]]],
+        prefix: str, db: str,
+    ) -> list[ChangeEvent]:  # fmt: skip
         now = int(time.time() * 1000)
         columns = tuple(
             Column(c.name, c.kind, c.scale, int_bits=pgoutput.INT_BITS.get(c.type_oid, 64))
             for c in table.columns
         )
         events = []
-        for i, raw in enumerate(rows):
+        for _, raw in rows:
             self.rows += 1
             after = {
                 c.name: types.encode(c.kind, pgoutput.to_python(c, v), c.scale)
                 for c, v in zip(table.columns, raw, strict=True)
             }
-            mark = "first" if self.rows == 1 else "true"
-            if last and i == len(rows) - 1 and len(self.tables) == 1:
-                mark = "last"
+            sequence = json.dumps([str(self.lsn), str(self.rows)], separators=(",", ":"))
             source = Source(
                 name=prefix, db=db, schema=table.schema, table=table.name, ts_ms=now,
-                snapshot=mark, lsn=self.lsn, sequence=json.dumps([str(self.lsn), str(self.rows)], separators=(",", ":")),  # noqa: E501
+                snapshot="first" if self.rows == 1 else "true", lsn=self.lsn, sequence=sequence,
             )  # fmt: skip
             events.append(
                 ChangeEvent(

@@ -263,9 +263,14 @@ def snapshot(
 @pipeline_opt
 @click.option("--topics", help="Topics to apply when there is no --source (e.g. Debezium's).")
 @click.option("--once", is_flag=True, help="Stop once everything captured so far is applied.")
+@click.option(
+    "--metrics-port", type=int, default=None,
+    help="Serve Prometheus metrics at http://127.0.0.1:PORT/metrics while running.",
+)  # fmt: skip
 def run(
     source: str | None, transport: str | None, sink: str | None, mapping: str | None,
     prefix: str | None, pipeline: str | None, topics: str | None, once: bool,
+    metrics_port: int | None,
 ) -> None:  # fmt: skip
     """Stream changes from --source through --transport into --sink.
 
@@ -290,8 +295,9 @@ def run(
             topics=list(_split(topics) or ()), options=_options(cfg),
         )  # fmt: skip
         stop = _stop_on_sigterm()
+        metrics = _metrics(metrics_port)
         flow.start()
-        total = _run_loop(flow, capture, stop, once, cfg.poll_ms / 1000)
+        total = _run_loop(flow, capture, stop, once, cfg.poll_ms / 1000, metrics)
         flow.close()
         click.echo(
             f"stopped: {total.published} published, {total.applied} applied, "
@@ -299,14 +305,37 @@ def run(
         )
 
 
+def _metrics(port: int | None) -> Any:
+    if port is None:
+        return None
+    from cdc.errors import CdcError
+    from cdc.metrics import Metrics
+
+    metrics = Metrics()
+    try:
+        metrics.serve(port)
+    except OSError as exc:
+        raise CdcError(f"cannot serve metrics on port {port}: {exc.strerror}") from None
+    return metrics
+
+
 def _run_loop(
-    flow: Pipeline, capture: SqliteCapture | None, stop: threading.Event, once: bool,
-    idle_s: float,
+    flow: Pipeline, capture: Any, stop: threading.Event, once: bool, idle_s: float,
+    metrics: Any,
 ) -> Any:  # fmt: skip
+    observe = metrics.observe if metrics is not None else None
     if capture is None:
-        return flow.run(stop, idle_sleep_s=idle_s, until_idle=once)
+        return flow.run(stop, idle_sleep_s=idle_s, until_idle=once, on_apply=observe)
+
+    def on_capture(progress: Any) -> None:
+        update(progress)
+        if observe is not None:
+            observe(progress)
+
     with _snapshot_bar(capture) as update:
-        return flow.run(stop, idle_sleep_s=idle_s, until_idle=once, on_progress=update)
+        return flow.run(
+            stop, idle_sleep_s=idle_s, until_idle=once, on_progress=on_capture, on_apply=observe
+        )
 
 
 @cdc.command(short_help="Show per-table captured/delivered/applied counts and lag.")

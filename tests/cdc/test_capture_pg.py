@@ -226,3 +226,34 @@ def test_reverse_sync_between_postgres_and_sqlite_with_both_directions_live(sour
     assert backward.step().published == 0
     forward.close()
     backward.close()
+
+
+def test_an_interrupted_initial_snapshot_resumes_without_resending_and_converges(source, tmp_path):
+    url, engine, capture = source
+    run_sql(engine, *[f"INSERT INTO notes VALUES ({i}, 'before')" for i in range(30)])
+    capture.setup(["notes"], create_slot=False)
+    capture.request_snapshot()
+    first = capture.next_batch(chunk_rows=10)
+    capture.ack(first)  # chunk 1 published and recorded
+    lost = capture.next_batch(chunk_rows=10)  # chunk 2 read but never acknowledged
+    assert [e.key["id"] for e in lost.events] == list(range(10, 20))
+    capture._snapshot.conn.close()  # "crash"; meanwhile the source moves on
+    capture._snapshot = None
+    capture.close_stream()
+    run_sql(engine, "DELETE FROM notes WHERE id IN (3, 15, 25)",
+            "UPDATE notes SET body = 'after' WHERE id IN (4, 16, 26)")  # fmt: skip
+    resumed = PgCapture(url, prefix="pg", slot=capture.slot)
+    resumed.request_snapshot()
+    again = resumed.next_batch(chunk_rows=10)
+    assert again.events[0].key == {"id": 10}  # chunk 1 is not sent again
+    assert again.events[0].position > lost.events[-1].position
+    dst = f"sqlite:///{tmp_path / 'svc.db'}"
+    log = EmbeddedLog(tmp_path / "log.db")
+    log.publish([m for e in (*first.events, *lost.events) for m in to_messages(e)])
+    log.publish([m for e in again.events for m in to_messages(e)])
+    resumed.ack(again)
+    pipeline = Pipeline(log, capture=resumed, sink=Sink(dst, source=url), topics=resumed.topics())
+    pipeline.run(threading.Event(), until_idle=True, idle_sleep_s=0.05)
+    pipeline.close()
+    assert checksum(url, "notes") == checksum(dst, "notes")
+    resumed.close_stream()
