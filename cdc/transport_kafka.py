@@ -165,6 +165,7 @@ class KafkaGroupConsumer:
             group_id=group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            fetch_max_wait_ms=20,  # the default 500 ms would be most of the apply lag
             client_id=f"strangler-cdc-{group}",
         )
         outer = self
