@@ -184,7 +184,9 @@ def start_broker() -> _Node:
     base = [java, *JVM_OPTS, f"-Dlog4j2.configurationFile={root / 'log4j2.properties'}",
             "-cp", f"{libs}/*"]  # fmt: skip
     archive = _ClassArchive.for_(java, libs)
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    # Kafka's own ids are urlsafe base64 of 16 bytes; one starting with "-" would be read
+    # by the storage tool as an option, so the first character is forced to a letter.
+    cluster_id = "k" + base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")[1:]
     fmt = subprocess.run(
         [*base, *archive.use_flags(), "kafka.tools.StorageTool", "format",
          "-t", cluster_id, "-c", str(config)],
