@@ -19,8 +19,10 @@ from mitmproxy.master import Master
 
 from router import streaming
 from router.dataplane import DataPlane, Incoming, Outgoing
+from router.relay import LENGTH_HEADER, Relay
 
 _STREAM = "strangler_stream"
+_RELAY = "strangler_relay"
 
 
 class StranglerAddon:
@@ -35,8 +37,10 @@ class StranglerAddon:
         self.plane = plane
         self.after = after  # access log, capture: called after the response is ready
         self.on_running = on_running
+        self.relay = Relay()
 
     async def running(self) -> None:
+        await self.relay.start()
         if self.on_running is not None:
             result = self.on_running()
             if asyncio.iscoroutine(result):
@@ -95,11 +99,36 @@ class StranglerAddon:
         started = loop.time()
         incoming = self._incoming(flow, flow.request.raw_content or b"")
         out = await self.plane.handle(incoming)
+        if out.stream is not None and self.relay.port:
+            self._relay(flow, incoming, out, started)
+            return
+        if out.stream is not None:  # not running yet: cannot happen once serving
+            out.stream.close()
         self._respond(flow, out)
         if self.after is not None:
             self.after(incoming, out, loop.time() - started)
 
+    def _relay(self, flow: http.HTTPFlow, inc: Incoming, out: Outgoing, started: float) -> None:
+        """Let mitmproxy fetch the large body from our loopback relay and stream it on."""
+        assert out.stream is not None
+        token = self.relay.register(out.status, out.headers, out.stream)
+        flow.metadata["strangler"] = {"route": out.decision.route, "target": out.served_by}
+        flow.metadata[_RELAY] = (token, inc, out, started)
+        req = flow.request
+        req.scheme, req.host, req.port = "http", "127.0.0.1", self.relay.port
+        req.method, req.path = "GET", "/" + token
+        req.headers = http.Headers([(b"host", f"127.0.0.1:{self.relay.port}".encode())])
+        req.content = b""
+
     async def responseheaders(self, flow: http.HTTPFlow) -> None:
+        if _RELAY in flow.metadata and flow.response is not None:
+            headers = flow.response.headers
+            length = headers.pop(LENGTH_HEADER, None)
+            if length is not None:
+                headers.pop("transfer-encoding", None)
+                headers["content-length"] = length
+            flow.response.stream = True
+            return
         state = flow.metadata.get(_STREAM)
         if state is None or flow.response is None:
             return
@@ -110,14 +139,30 @@ class StranglerAddon:
         flow.metadata["strangler"] = {"route": plan.decision.route, "target": plan.upstream.name}
 
     async def response(self, flow: http.HTTPFlow) -> None:
+        relayed = flow.metadata.pop(_RELAY, None)
+        if relayed is not None:
+            self._relayed(relayed)
         state = flow.metadata.pop(_STREAM, None)
         if state is not None and flow.response is not None:
             self._finish(state, flow.response.status_code, "")
 
     async def error(self, flow: http.HTTPFlow) -> None:
+        relayed = flow.metadata.pop(_RELAY, None)
+        if relayed is not None:
+            self.relay.discard(relayed[0])
+            self._relayed(relayed)
         state = flow.metadata.pop(_STREAM, None)
         if state is not None:
             self._finish(state, None, "protocol")
+
+    def done(self) -> None:
+        self.relay.close()
+
+    def _relayed(self, state: tuple[Any, ...]) -> None:
+        _, incoming, out, started = state
+        self.plane.metrics.inc("strangler_streamed_responses_total", route=out.decision.route)
+        if self.after is not None:
+            self.after(incoming, out, asyncio.get_running_loop().time() - started)
 
     def _finish(self, state: tuple[Any, ...], status: int | None, kind: str) -> None:
         plan, incoming, started = state

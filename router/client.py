@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -34,6 +35,7 @@ class Reply:
     status: int
     headers: Headers
     body: bytes
+    stream: BodyStream | None = None  # set instead of `body` for a large response
 
 
 @dataclass(frozen=True)
@@ -91,19 +93,29 @@ class Client:
         headers: Headers,
         body: bytes = b"",
         read_timeout: float | None = None,
+        stream_over: int | None = None,
     ) -> Reply:
-        """Send one request to the base URL `url`; raise UpstreamError on failure."""
+        """Send one request to the base URL `url`; raise UpstreamError on failure.
+
+        With `stream_over`, a response body longer than that many bytes (or chunked,
+        or delimited by the connection closing) is not read: the Reply carries a
+        BodyStream that the caller must consume or close.
+        """
         origin = Origin.parse(url)
         timeout = self.read_timeout if read_timeout is None else read_timeout
         conn = self._take(origin)
         if conn is not None:
             try:
-                return await self._exchange(origin, conn, method, target, headers, body, timeout)
+                return await self._exchange(
+                    origin, conn, method, target, headers, body, timeout, stream_over
+                )
             except _Stale:
                 pass
         conn = await self._connect(origin)
         try:
-            return await self._exchange(origin, conn, method, target, headers, body, timeout)
+            return await self._exchange(
+                origin, conn, method, target, headers, body, timeout, stream_over
+            )
         except _Stale:
             raise UpstreamError("protocol", f"{url} closed the connection") from None
 
@@ -155,6 +167,7 @@ class Client:
         headers: Headers,
         body: bytes,
         timeout: float,
+        stream_over: int | None = None,
     ) -> Reply:
         lines = [
             f"{method} {origin.prefix}{target} HTTP/1.1".encode(),
@@ -170,17 +183,21 @@ class Client:
             raise UpstreamError("protocol", "cannot forward a request with CR/LF in its head")
         conn.writer.write(b"\r\n".join(lines) + b"\r\n\r\n" + body)
         try:
-            reply, reusable = await self._read(conn, method, timeout)
+            reply, reusable = await self._read(conn, method, timeout, stream_over)
         except BaseException:
             conn.close()
             raise
-        if reusable:
+        if reply.stream is not None:
+            reply.stream.attach(self, origin, reusable)
+        elif reusable:
             self._give(origin, conn)
         else:
             conn.close()
         return reply
 
-    async def _read(self, conn: _Conn, method: str, timeout: float) -> tuple[Reply, bool]:
+    async def _read(
+        self, conn: _Conn, method: str, timeout: float, stream_over: int | None = None
+    ) -> tuple[Reply, bool]:
         reader = _Reader(conn, asyncio.get_running_loop().time() + timeout, timeout)
         while True:
             head = await reader.until(b"\r\n\r\n")
@@ -192,16 +209,24 @@ class Client:
         reusable = b"close" not in connection and (
             version == b"HTTP/1.1" or b"keep-alive" in connection
         )
+        chunked = b"chunked" in values.get(b"transfer-encoding", b"").lower()
+        length = values.get(b"content-length")
         if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
             body = b""
-        elif b"chunked" in values.get(b"transfer-encoding", b"").lower():
+        elif stream_over is not None and (
+            chunked or length is None or (length.isdigit() and int(length) > stream_over)
+        ):
+            size = None if chunked or length is None else int(length)
+            stream = BodyStream(conn, reader, size, chunked)
+            return Reply(status, headers, b"", stream), reusable and (chunked or size is not None)
+        elif chunked:
             body = await reader.chunked()
-        elif b"content-length" in values:
+        elif length is not None:
             try:
-                length = int(values[b"content-length"])
+                size = int(length)
             except ValueError:
                 raise UpstreamError("protocol", "bad Content-Length from upstream") from None
-            body = await reader.exactly(length)
+            body = await reader.exactly(size)
         else:
             body = await reader.until_close()
             reusable = False
@@ -257,6 +282,16 @@ class _Reader:
         self.pos = 0
         return True
 
+    async def some(self, limit: int) -> bytes:
+        """Up to `limit` bytes (b"" at EOF); the deadline restarts on every call."""
+        if self.pos >= len(self.buf):
+            self.deadline = asyncio.get_running_loop().time() + self.timeout
+            if not await self._more():
+                return b""
+        chunk = self.buf[self.pos : self.pos + limit]
+        self.pos += len(chunk)
+        return chunk
+
     async def until(self, marker: bytes) -> bytes:
         while True:
             end = self.buf.find(marker, self.pos)
@@ -298,3 +333,74 @@ class _Reader:
         chunk = self.rest()
         self.pos = len(self.buf)
         return chunk
+
+
+class BodyStream:
+    """A response body still on the upstream connection, read piece by piece.
+
+    `chunks()` yields the decoded body (at most 64 KiB at a time, so memory stays
+    bounded); when the body ends the connection goes back to the pool if reusable.
+    """
+
+    PIECE = 65536
+
+    def __init__(self, conn: _Conn, reader: _Reader, length: int | None, chunked: bool) -> None:
+        self.conn, self.reader = conn, reader
+        self.length, self.chunked = length, chunked
+        self._client: Client | None = None
+        self._origin: Origin | None = None
+        self._reusable = False
+        self.sent = 0
+
+    def attach(self, client: Client, origin: Origin, reusable: bool) -> None:
+        self._client, self._origin, self._reusable = client, origin, reusable
+
+    def close(self) -> None:
+        """Abandon the body: the connection cannot be reused."""
+        self.conn.close()
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        try:
+            async for piece in self._pieces():
+                self.sent += len(piece)
+                yield piece
+        except BaseException:
+            self.close()
+            raise
+        self.conn.buffer = self.reader.rest()
+        if self._reusable and self._client is not None and self._origin is not None:
+            self._client._give(self._origin, self.conn)
+        else:
+            self.close()
+
+    async def _exact(self, n: int) -> AsyncIterator[bytes]:
+        while n > 0:
+            piece = await self.reader.some(min(n, self.PIECE))
+            if not piece:
+                raise UpstreamError("protocol", "connection closed mid-body")
+            n -= len(piece)
+            yield piece
+
+    async def _pieces(self) -> AsyncIterator[bytes]:
+        r = self.reader
+        if self.length is not None:
+            async for piece in self._exact(self.length):
+                yield piece
+        elif not self.chunked:
+            while piece := await r.some(self.PIECE):
+                yield piece
+        else:
+            while True:
+                r.deadline = asyncio.get_running_loop().time() + r.timeout
+                line = await r.until(b"\r\n")
+                try:
+                    size = int(line.split(b";", 1)[0].strip(), 16)
+                except ValueError:
+                    raise UpstreamError("protocol", "bad chunk size from upstream") from None
+                if size == 0:
+                    while await r.until(b"\r\n"):  # trailers, then the empty line
+                        pass
+                    return
+                async for piece in self._exact(size):
+                    yield piece
+                await r.exactly(2)

@@ -20,6 +20,7 @@ class RouterConfig:
     read_timeout: float = 10.0
     max_body: str = "10m"  # request body limit, streamed or not (mitmproxy size syntax)
     stream_threshold: int = 1048576  # larger (or chunked) request bodies are streamed
+    response_stream_threshold: int = 1048576  # larger/chunked/unsized responses stream
     max_header_bytes: int = 65536
     route_header: str = "X-Strangler-Route"  # empty string: don't tag responses
     target_header: str = "X-Strangler-Target"
@@ -40,6 +41,8 @@ class RouterConfig:
             raise ValueError("connect_timeout, read_timeout and shadow_timeout must be positive")
         if self.shadow_concurrency < 1:
             raise ValueError("shadow_concurrency must be at least 1")
+        if self.response_stream_threshold < 0:
+            raise ValueError("response_stream_threshold must not be negative")
         if self.poll_interval <= 0:
             raise ValueError("poll_interval must be positive")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from router import forward
 from router.breaker import STATE_VALUE, Breaker
-from router.client import Client, Reply, UpstreamError
+from router.client import BodyStream, Client, Reply, UpstreamError
 from router.config import RouterConfig
 from router.health import HealthBook
 from router.metrics import Metrics
@@ -46,6 +46,7 @@ class Outgoing:
     request_id: str = ""
     fell_back: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+    stream: BodyStream | None = None  # a large body still to be relayed (body is b"")
 
 
 class Unavailable(Exception):
@@ -106,12 +107,16 @@ class DataPlane:
         try:
             reply = await self._send(table, d.target, inc, headers)
             if d.fallback and d.fallback != d.target and reply.status in RETRY_STATUSES:
+                if reply.stream is not None:
+                    reply.stream.close()
                 raise Unavailable(reply.status, "upstream_status", f"status {reply.status}")
         except Unavailable as failure:
             if d.fallback and d.fallback != d.target:
                 return await self._fall_back(inc, headers, request_id, d, table, failure)
             return self._error(failure.status, failure.code, str(failure), d, request_id)
-        if d.shadow and self.mirror is not None:
+        if d.shadow and self.mirror is not None and reply.stream is not None:
+            self.metrics.inc("strangler_shadow_skipped_total", route=d.route, reason="streamed")
+        elif d.shadow and self.mirror is not None:
             self.mirror.submit(
                 table, inc.method, inc.target, headers, inc.body, d, reply, request_id
             )
@@ -163,7 +168,14 @@ class DataPlane:
     async def _send(self, table: RouteTable, name: str, inc: Incoming, headers: Headers) -> Reply:
         upstream, url = self.admit(table, name)
         try:
-            reply = await self.client.request(url, inc.method, inc.target, headers, inc.body)
+            reply = await self.client.request(
+                url,
+                inc.method,
+                inc.target,
+                headers,
+                inc.body,
+                stream_over=self.config.response_stream_threshold,
+            )
         except UpstreamError as exc:
             self.record(upstream, None, exc.kind)
             raise Unavailable(502, f"upstream_{exc.kind}", f"upstream {name!r}: {exc}") from None
@@ -201,9 +213,11 @@ class DataPlane:
     ) -> Outgoing:
         tags = [*self._tags(d, target), (b"x-request-id", request_id.encode())]
         bodiless = method == "HEAD" or reply.status in (204, 304) or reply.status < 200
-        length = None if bodiless else len(reply.body)
+        length = None if bodiless or reply.stream is not None else len(reply.body)
         headers = forward.response_headers(reply.headers, length, tags)
-        return Outgoing(reply.status, headers, reply.body, d, target, request_id)
+        return Outgoing(
+            reply.status, headers, reply.body, d, target, request_id, stream=reply.stream
+        )
 
     def error(self, status: int, code: str, message: str, d: Decision, rid: str) -> Outgoing:
         """Build the router's own JSON error response, tagged like any other."""

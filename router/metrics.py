@@ -22,6 +22,11 @@ _HELP = {
         "Shadow comparisons by route and outcome: match, mismatch or error.",
     ),
     "strangler_shadow_dropped_total": ("counter", "Mirrored requests dropped (queue full)."),
+    "strangler_shadow_skipped_total": (
+        "counter",
+        "Shadow requests not mirrored because the primary response was streamed.",
+    ),
+    "strangler_streamed_responses_total": ("counter", "Large responses relayed unbuffered."),
     "strangler_breaker_state": ("gauge", "Circuit breaker state: 0 closed, 1 half-open, 2 open."),
     "strangler_upstream_healthy": ("gauge", "Active health check result, 1 healthy."),
     "strangler_table_version": ("gauge", "Route table version this data plane serves."),

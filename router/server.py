@@ -16,6 +16,7 @@ import signal
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -197,7 +198,11 @@ class RouterServer:
         addon = StranglerAddon(self.plane, self._after, self._running)
         host, port = self.listen
         monolith = self.plane.table.upstream(MONOLITH)
-        placeholder = monolith.urls[0] if monolith else "http://127.0.0.1:9"
+        # mitmproxy's reverse spec takes scheme://host:port only (a base path fails)
+        placeholder = "http://127.0.0.1:9"
+        if monolith:
+            parts = urlsplit(monolith.urls[0])
+            placeholder = f"{parts.scheme}://{parts.netloc}"
         self._master = build_master(addon, host, port, placeholder, self.config.max_body)
         await self._master.run()
         self.checker.stop()

@@ -90,6 +90,8 @@ class Capture:
                 **self._body(out.body),
             },
         }
+        if out.stream is not None:  # relayed unbuffered: the body was never in memory
+            record["response"]["streamed"] = True  # type: ignore[index]
         with self._lock:
             self._file.write(json.dumps(record) + "\n")
             self._file.flush()
