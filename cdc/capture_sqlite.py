@@ -23,6 +23,7 @@ from cdc.errors import CdcError
 from cdc.event import ChangeEvent, Column, Source, row_changes
 from cdc.position import Position
 from cdc.snapshot_sqlite import SnapshotChunk, pending_snapshots, read_chunk, snapshot_progress
+from cdc.sqlite_tx import immediate
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS _cdc_changes (
@@ -136,7 +137,7 @@ class SqliteCapture:
         if not tables:
             raise CdcError("no tables to capture: pass --tables a,b,c")
         metas = [describe(self.conn, t) for t in tables]
-        with _immediate(self.conn):
+        with immediate(self.conn):
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self.conn.execute(statement)
@@ -158,7 +159,7 @@ class SqliteCapture:
 
     def teardown(self) -> None:
         """Remove every trigger and CDC table from the source database."""
-        with _immediate(self.conn):
+        with immediate(self.conn):
             for table in self.tables():
                 self._drop_triggers(table.name)
             for name in CDC_TABLES:
@@ -207,7 +208,7 @@ class SqliteCapture:
         unknown = [t for t in chosen if t not in metas]
         if unknown:
             raise CdcError(f"not captured: {', '.join(unknown)} (captured: {', '.join(metas)})")
-        with _immediate(self.conn):
+        with immediate(self.conn):
             self.conn.executemany(
                 "INSERT INTO _cdc_snapshot (name, last_key, done, rows) VALUES (?, NULL, 0, 0) "
                 "ON CONFLICT (name) DO UPDATE SET last_key = NULL, done = 0, rows = 0",
@@ -220,7 +221,7 @@ class SqliteCapture:
         """Stream every change captured since setup, with no snapshot (Debezium `no_data`)."""
         self.require_setup()
         if not self.has_position():
-            with _immediate(self.conn):
+            with immediate(self.conn):
                 self._set_state("delivered", "0")
 
     def _set_state(self, name: str, value: str) -> None:
@@ -291,7 +292,7 @@ class SqliteCapture:
 
     def ack(self, batch: Batch) -> None:
         """Record that a batch is durably published: move the cursor, trim, save progress."""
-        with _immediate(self.conn):
+        with immediate(self.conn):
             if batch.last_change_id is not None:
                 self._set_state("delivered", str(batch.last_change_id))
                 self.conn.execute(
@@ -351,14 +352,3 @@ def _columns_json(columns: tuple[Column, ...]) -> str:
 
 def _columns_from_json(text: str) -> tuple[Column, ...]:
     return tuple(Column(n, k, s, o) for n, k, s, o in json.loads(text))
-
-
-class _immediate:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, kind: object, *_: object) -> None:
-        self.conn.execute("ROLLBACK" if kind else "COMMIT")

@@ -8,6 +8,7 @@ committed offsets live in the same file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from cdc.errors import CdcError
 from cdc.event import Message
+from cdc.sqlite_tx import immediate
 from cdc.transport import Record, TopicPartition, partition_for
 
 _SCHEMA = """
@@ -98,8 +100,8 @@ class EmbeddedLog:
         self._topics[topic] = int(row[0])
         return self._topics[topic]
 
-    def _write(self) -> _Immediate:
-        return _Immediate(self._conn)
+    def _write(self) -> contextlib.AbstractContextManager[None]:
+        return immediate(self._conn)
 
     def publish(self, messages: Sequence[Message]) -> None:
         if not messages:
@@ -187,19 +189,6 @@ def _offsets(
     return {(t, p): o for t, p, o in conn.execute(sql, args) if t in wanted}
 
 
-class _Immediate:
-    """BEGIN IMMEDIATE ... COMMIT, so concurrent writers queue instead of failing."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, kind: object, *_: object) -> None:
-        self.conn.execute("ROLLBACK" if kind else "COMMIT")
-
-
 class EmbeddedConsumer:
     """A group member reading every partition of its topics (one active member per group)."""
 
@@ -247,7 +236,7 @@ class EmbeddedConsumer:
     def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
         if not offsets:
             return
-        with _Immediate(self._conn):
+        with immediate(self._conn):
             self._conn.executemany(
                 "INSERT INTO group_offsets VALUES (?, ?, ?, ?) ON CONFLICT (grp, topic, partition)"
                 " DO UPDATE SET next_offset = excluded.next_offset",
