@@ -32,6 +32,7 @@ class AccessModel:
     endpoints: tuple[str, ...]
     reads: dict[str, dict[str, int]] = field(default_factory=dict)  # endpoint -> table -> n
     writes: dict[str, dict[str, int]] = field(default_factory=dict)
+    creates: dict[str, dict[str, int]] = field(default_factory=dict)  # INSERT/UPSERT only
     joins: dict[tuple[str, str], int] = field(default_factory=dict)  # pair -> executions
     join_endpoints: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     foreign_keys: tuple[ForeignKey, ...] = ()
@@ -86,6 +87,7 @@ def build_access(
 
     reads: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     writes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    creates: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     joins: dict[tuple[str, str], int] = defaultdict(int)
     join_eps: dict[tuple[str, str], set[str]] = defaultdict(set)
     for obs in workload.observations if workload else ():
@@ -98,6 +100,8 @@ def build_access(
         for table in shape.writes:
             if (name := keep(table)) is not None:
                 writes[obs.endpoint][name] += obs.count
+                if shape.kind in ("insert", "upsert"):
+                    creates[obs.endpoint][name] += obs.count
         for a, b in shape.joins:
             left, right = keep(a), keep(b)
             if left and right and left != right:
@@ -116,6 +120,7 @@ def build_access(
         endpoints=tuple(endpoints),
         reads={e: dict(t) for e, t in reads.items()},
         writes={e: dict(t) for e, t in writes.items()},
+        creates={e: dict(t) for e, t in creates.items()},
         joins=dict(joins),
         join_endpoints={p: tuple(sorted(e)) for p, e in join_eps.items()},
         foreign_keys=fks,

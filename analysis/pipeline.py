@@ -13,10 +13,11 @@ from analysis.cluster import DEFAULT_RESOLUTION, communities
 from analysis.contexts import Assignment, assign
 from analysis.errors import AnalysisError
 from analysis.findings import find_all
-from analysis.graph import table_graph
+from analysis.graph import GraphWeights, omnipresent_tables, table_graph
 from analysis.metrics import compute
 from analysis.model import ExtractionStep, Finding, Schema, Workload
 from analysis.overrides import Overrides, check_tables, read_overrides, read_reference
+from analysis.ownership import settle_by_writers
 from analysis.plan import extraction_plan
 from analysis.sources.attribution_log import read_attribution_log
 from analysis.sources.database import read_database
@@ -109,6 +110,7 @@ def run(inputs: Inputs, progress: ProgressFactory | None = None) -> Analysis:
         seed=inputs.seed if overrides.seed is None else overrides.seed,
         target=overrides.contexts,
     )
+    groups = settle_by_writers(model, groups, omnipresent_tables(model, GraphWeights().omnipresent))
     split = assign(model, graph, groups, overrides)
     metrics = compute(model, graph, split.table_context, split.endpoint_context, reference)
     return Analysis(

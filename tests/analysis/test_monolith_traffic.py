@@ -11,10 +11,16 @@ contexts; five are single tables. What its SQL supports is stated here table by 
   orders {orders, payments, shipments}: payments and shipments are only ever written
       together with orders (checkout, cancel, refund, shipping), so one context
   audit {audit_log}: written by nearly every command, kept apart as a generic subdomain
-  catalog {categories, products, prices}, order_lines with orders, reviews and
-      notifications alone: the designed answer; the traffic pulls some of these
-      elsewhere (product endpoints write prices together with stock rows, and five
-      endpoints join order_lines with products), so MoJoFM is measured, not assumed.
+  catalog {categories, products, prices}: prices are written only by product endpoints
+      (`/api/products...`), which also write stock rows; the ownership pass
+      (analysis/ownership.py) follows the URL's resource and keeps prices with products
+  order_lines with orders: only ever inserted, by the checkout, and it references orders
+  reviews and notifications alone: the designed answer, not yet recovered. reviews is
+      written by its own endpoints and by customer and product deletion and ends with
+      the customers; notifications is written by seven endpoints of four contexts (just
+      under the omnipresence cut) and ends with the orders. These two moves are what
+      separates the figure (84.6 against EXPECTED, 71.4 against the designed key on this
+      traffic, on SQLite and PostgreSQL) from 100.
 """
 
 import logging
@@ -107,15 +113,18 @@ def test_designed_contexts_are_found_in_the_traffic(analysis):
     assert _together(split, "customers", "addresses")
     assert _together(split, "carts", "cart_items")
     assert _together(split, "warehouses", "stock_levels", "stock_movements")
-    assert _together(split, "orders", "payments", "shipments")
+    assert _together(split, "orders", "order_lines", "payments", "shipments")
+    assert _together(split, "categories", "products", "prices")
+    core = ("customers", "categories", "stock_levels", "carts", "orders")
+    assert len({split.table_context[t] for t in core}) == len(core)
     assert split.table_context["audit_log"] not in {
         split.table_context[t] for t in EXPECTED if t != "audit_log"
     }
     contexts = {split.table_context[t] for t in EXPECTED}
     assert 5 <= len(contexts) <= 10
-    # measured on this traffic: 69 against EXPECTED, 57 against the designed answer key
-    assert mojofm(split.table_context, EXPECTED) >= 65
-    assert mojofm(split.table_context, DESIGNED_CONTEXTS) >= 50
+    # measured on this traffic: 84.6 against EXPECTED, 71.4 against the designed answer key
+    assert mojofm(split.table_context, EXPECTED) >= 84
+    assert mojofm(split.table_context, DESIGNED_CONTEXTS) >= 71
 
 
 def test_the_shared_inventory_table_is_found(analysis):

@@ -1,0 +1,101 @@
+"""Second pass after clustering: a table goes where the endpoints that write it live. Pure.
+
+Co-access clustering binds tables that are *used* together; ownership is about who
+*changes* them. A table whose every writing endpoint is routed to one context (and that
+is not already there) is moved to it: a price table only product endpoints write belongs
+with the products, an order-line table only the checkout writes belongs with the orders,
+however often read-only pages join it with something else.
+
+Endpoints are routed for this pass like in `contexts`, by what they write (distinct tables
+first, executions second), with one weak extra signal: an HTTP endpoint whose URL names
+a table it touches as its last literal path segment (`PATCH /api/products/<id>`,
+`POST /api/carts/<id>/items` -> cart_items) addresses that table's aggregate, so it
+belongs with that table even when it writes more rows elsewhere. Endpoints without a
+path (a code unit, a pg application name) fall back to their writes only.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from analysis.access import AccessModel
+from analysis.graph import name_tokens
+
+
+def settle_by_writers(
+    model: AccessModel, groups: list[frozenset[str]], omnipresent: set[str]
+) -> list[frozenset[str]]:
+    """Move each table whose writers all route to one other group into that group."""
+    if not model.has_workload or len(groups) < 2:
+        return groups
+    home = {t: i for i, group in enumerate(groups) for t in group}
+    addressed = {e: i for e in model.endpoints if (i := _addressed_home(model, e, home)) >= 0}
+    routed = {e: i for e in model.endpoints if (i := _route(model, e, home, omnipresent)) >= 0}
+    references: dict[str, set[str]] = defaultdict(set)
+    for fk in model.foreign_keys:
+        references[fk.table].add(fk.ref_table)
+    moved = dict(home)
+    for table in sorted(home):
+        if table in omnipresent or len(groups[home[table]]) < 2:
+            continue
+        writers = [e for e in model.endpoints if model.writes.get(e, {}).get(table)]
+        creators = [e for e in model.endpoints if model.creates.get(e, {}).get(table)]
+        target = _unanimous(writers, addressed)
+        if target is None and writers and set(creators) == set(writers):
+            # rows only ever created, never updated: a part of the aggregate it references
+            target = _unanimous(creators, routed)
+            if target is not None and not any(home.get(r) == target for r in references[table]):
+                target = None
+        if target is not None and target != home[table]:
+            moved[table] = target
+    parts: dict[int, set[str]] = defaultdict(set)
+    for table, index in moved.items():
+        parts[index].add(table)
+    return sorted((frozenset(p) for p in parts.values() if p), key=lambda c: (-len(c), min(c)))
+
+
+def addressed_table(endpoint: str, touched: set[str]) -> str:
+    """The table an HTTP endpoint's URL names as its resource, or '' (see module doc)."""
+    method, _, path = endpoint.partition(" ")
+    if not path.startswith("/") or not method.isalpha():
+        return ""
+    literals = [s for s in path.strip("/").split("/") if s and not s.startswith(("<", "{", ":"))]
+    if not literals:
+        return ""
+    last = name_tokens(literals[-1].replace("-", "_"))
+    if not last:
+        return ""
+    parent = name_tokens(literals[-2].replace("-", "_")) if len(literals) > 1 else set()
+    for wanted in (last, parent | last):
+        found = sorted(t for t in touched if name_tokens(t) == wanted)
+        if len(found) == 1:
+            return found[0]
+    return ""
+
+
+def _unanimous(endpoints: list[str], routes: dict[str, int]) -> int | None:
+    targets = {routes.get(e, -1) for e in endpoints}
+    return targets.pop() if len(targets) == 1 and -1 not in targets else None
+
+
+def _addressed_home(model: AccessModel, endpoint: str, home: dict[str, int]) -> int:
+    if not model.writes.get(endpoint):
+        return -1
+    addressed = addressed_table(endpoint, model.touched(endpoint) & set(home))
+    return home[addressed] if addressed else -1
+
+
+def _route(model: AccessModel, endpoint: str, home: dict[str, int], omnipresent: set[str]) -> int:
+    written = {t: n for t, n in model.writes.get(endpoint, {}).items() if t in home}
+    if not written:
+        return -1
+    for skip in (omnipresent, set()):
+        tables: dict[int, int] = defaultdict(int)
+        executions: dict[int, int] = defaultdict(int)
+        for table, count in written.items():
+            if table not in skip:
+                tables[home[table]] += 1
+                executions[home[table]] += count
+        if tables:
+            return max(sorted(tables), key=lambda i: (tables[i], executions[i]))
+    return -1
