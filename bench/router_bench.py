@@ -119,12 +119,12 @@ def admin(port: int, method: str, path: str, body: Any = None) -> Any:
     return payload
 
 
-def start_router(procs: Procs, upstream: str, store: str) -> tuple[int, int]:
+def start_router(procs: Procs, upstream: str, store: str, workers: int = 1) -> tuple[int, int]:
     listen, admin_port = free_port(), free_port()
     env = {**os.environ, "STRANGLER_ADMIN_TOKEN": TOKEN}
     cmd = [*CLI, "router", "serve", "--listen", f"127.0.0.1:{listen}",
            "--admin", f"127.0.0.1:{admin_port}", "--monolith", upstream, "--store", store,
-           "--access-log", ""]  # fmt: skip
+           "--access-log", "", "--workers", str(workers)]  # fmt: skip
     procs.start(cmd, listen, env=env, cwd=ROOT)
     wait_port(admin_port)
     return listen, admin_port
@@ -150,6 +150,9 @@ def bench_data_plane(args: argparse.Namespace, tmp: Path, procs: Procs) -> dict[
     procs.start([PY, str(ROOT / "bench/router_upstream.py"), str(shadow_port)], shadow_port)
     admin(admin_port, "PUT", "/upstreams/svc2", {"urls": [f"http://127.0.0.1:{shadow_port}"]})
     admin(admin_port, "POST", "/routes", {"id": "all", "path": "/**", "target": "svc"})
+    # the same router with --workers N (SO_REUSEPORT) on the same store: it follows the
+    # mode changes made through the first router's admin API by polling the store
+    multi, _ = start_router(procs, upstream, str(tmp / "routes.db"), args.workers)
     nginx_port = None
     if shutil.which("nginx"):
         nginx_port = free_port()
@@ -171,6 +174,8 @@ def bench_data_plane(args: argparse.Namespace, tmp: Path, procs: Procs) -> dict[
         r.setdefault("mitmdump_rps", []).append(load(mitm_port, n, 8))
         set_mode(admin_port, "service")
         r.setdefault("service_rps", []).append(load(ours, n, 8))
+        time.sleep(0.2)  # the multi-worker router polls the store
+        r.setdefault("service_workers_rps", []).append(load(multi, n, 8))
         if nginx_port:
             r.setdefault("nginx_rps", []).append(load(nginx_port, n, 8))
         r.setdefault("direct_p50", []).append(p50_ms(up_port, lat))
@@ -216,6 +221,9 @@ def bench_propagation(args: argparse.Namespace, tmp: Path, procs: Procs) -> list
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small counts, one round")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="data-plane processes of the multi-worker router"
+    )
     args = parser.parse_args()
     args.requests = 600 if args.quick else 3000
     args.latency_requests = 200 if args.quick else 1000
@@ -237,6 +245,12 @@ def main() -> None:
     print(
         f"throughput, 8 conns: router(service) {m['service_rps']:.0f} rps / mitmdump "
         f"{m['mitmdump_rps']:.0f} rps = {m['service_rps'] / m['mitmdump_rps']:.2f}x  (target >= 2x)"
+    )
+    w = args.workers
+    print(
+        f"throughput, 8 conns: router --workers {w} {m['service_workers_rps']:.0f} rps / mitmdump "
+        f"{m['mitmdump_rps']:.0f} rps = {m['service_workers_rps'] / m['mitmdump_rps']:.2f}x "
+        f"(mitmdump is 1 process; direct upstream {m['direct_rps']:.0f} rps)"
     )
     print(
         f"added p50 at 1 conn: {m['service_p50'] - m['direct_p50']:.2f} ms "

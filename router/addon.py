@@ -16,6 +16,7 @@ from typing import Any
 from mitmproxy import http, options
 from mitmproxy.addons import next_layer, proxyserver
 from mitmproxy.master import Master
+from mitmproxy.proxy import mode_servers
 
 from router import streaming
 from router.dataplane import DataPlane, Incoming, Outgoing
@@ -172,14 +173,30 @@ class StranglerAddon:
             self.after(incoming, out, elapsed)
 
 
+async def _listen_reuse_port(self: Any, host: str, port: int) -> list[asyncio.Server]:
+    return [await asyncio.start_server(self.handle_stream, host, port, reuse_port=True)]
+
+
 def build_master(
-    addon: StranglerAddon, listen_host: str, listen_port: int, placeholder: str, max_body: str
+    addon: StranglerAddon,
+    listen_host: str,
+    listen_port: int,
+    placeholder: str,
+    max_body: str,
+    reuse_port: bool = False,
 ) -> Master:
     """Return a master serving reverse-proxy mode with only the addons we need.
 
     `placeholder` is the reverse-mode destination mitmproxy requires; it is never
     contacted because the addon answers every request and connections are lazy.
+
+    `reuse_port` lets several worker processes listen on one port (SO_REUSEPORT; the
+    kernel spreads connections). mitmproxy 11.0.2 has no option for it and takes no
+    pre-bound socket, so the reverse-mode server's `listen` is replaced, in this
+    process only, by one passing `reuse_port=True` to `asyncio.start_server`.
     """
+    if reuse_port:
+        mode_servers.ReverseInstance.listen = _listen_reuse_port  # type: ignore[method-assign,assignment]
     opts = options.Options(
         mode=[f"reverse:{placeholder}"],
         listen_host=listen_host,

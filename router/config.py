@@ -33,6 +33,7 @@ class RouterConfig:
     capture_body_limit: int = 65536
     capture_redact: tuple[str, ...] = ("authorization", "cookie", "set-cookie")
     access_log: str = "-"  # "-" for stderr, a file path, or empty for none
+    reuse_port: bool = False  # SO_REUSEPORT on the traffic port (set for --workers > 1)
 
     def __post_init__(self) -> None:
         for key in ("listen", "admin"):

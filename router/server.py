@@ -203,7 +203,9 @@ class RouterServer:
         if monolith:
             parts = urlsplit(monolith.urls[0])
             placeholder = f"{parts.scheme}://{parts.netloc}"
-        self._master = build_master(addon, host, port, placeholder, self.config.max_body)
+        self._master = build_master(
+            addon, host, port, placeholder, self.config.max_body, self.config.reuse_port
+        )
         await self._master.run()
         self.checker.stop()
         # client connections still open at shutdown are cancelled; that is not an error

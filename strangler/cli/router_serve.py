@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from strangler.cli.routes import _errors
@@ -21,6 +23,15 @@ def router() -> None:
 )
 @click.option("--capture", default=None, help="Record requests/responses to this JSON-lines file.")
 @click.option("--access-log", default=None, help='JSON access log: "-" (stderr), a file, or "".')
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Data-plane processes sharing the traffic port (SO_REUSEPORT). The first also "
+    "serves the admin API; each other worker has its own admin port (metrics per worker).",
+)
+@click.option("--reuse-port", is_flag=True, hidden=True, help="Set by --workers for its workers.")
 def serve(
     listen: str | None,
     admin: str | None,
@@ -28,6 +39,8 @@ def serve(
     store: str | None,
     capture: str | None,
     access_log: str | None,
+    workers: int,
+    reuse_port: bool,
 ) -> None:
     """Serve traffic, routing each request by the stored route table.
 
@@ -47,10 +60,39 @@ def serve(
             store=store,
             capture_file=capture,
             access_log=access_log,
+            reuse_port=True if reuse_port or workers > 1 else None,
         )
         server = RouterServer(config)
         server.start()
+        if reuse_port:  # started by --workers: never outlive worker 0
+            from router.workers import exit_with_parent
+
+            exit_with_parent()
+        extra = None
+        if workers > 1:
+            from router.workers import Workers, WorkerSpec
+
+            spec = WorkerSpec(
+                f"{server.listen[0]}:{server.listen[1]}",
+                config.store,
+                server.token,
+                config.access_log,
+                config.capture_file,
+            )
+            extra = Workers(spec, workers - 1)
+            try:
+                extra.start()
+            except Exception:
+                server.stop()
+                raise
     where = f"stored in {server.token_file}" if server.token_file else "from STRANGLER_ADMIN_TOKEN"
     click.echo(f"strangler router: traffic on {server.proxy_url}, admin API on {server.admin_url}")
     click.echo(f"admin token {where}; route store {config.store}")
-    server.serve()
+    if extra is not None:
+        click.echo(f"{workers} workers: this process (pid {os.getpid()}) and pids {extra.pids()}")
+        click.echo(f"worker admin APIs (per-worker metrics): {' '.join(extra.admin_urls)}")
+    try:
+        server.serve()
+    finally:
+        if extra is not None:
+            extra.stop()

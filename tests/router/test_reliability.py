@@ -110,8 +110,11 @@ def test_target_killed_without_fallback_gives_clean_errors_and_recovers(
     mono, catalog = upstream("monolith"), upstream("catalog")
     router = start_router(mono.url, access_log="")
     admin = Admin(router.admin_url)
-    fast = {"health_interval": 0.2, "breaker_failures": 3, "breaker_cooldown": 0.3}
-    admin.call("PUT", "/upstreams/catalog", {"urls": [catalog.url], **fast})
+    # a slow health check: a probe that marked the target down first would answer 503
+    # "unhealthy" without any request reaching the breaker, and it would never open
+    fast = {"health_interval": 60, "breaker_failures": 3, "breaker_cooldown": 0.3}
+    status, reply = admin.call("PUT", "/upstreams/catalog", {"urls": [catalog.url], **fast})
+    assert status == 200, reply
     admin.call("POST", "/routes", {"id": "items", "path": "/api/items/{id}", "target": "catalog",
                                    "mode": "service", "fallback": False})  # fmt: skip
     load = Load(router.proxy_url, lambda n: f"/api/items/{n}")
