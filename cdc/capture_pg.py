@@ -93,6 +93,8 @@ class PgCapture(PgCatalog):
         self._last_heartbeat = time.monotonic()
         self._open: _Txn | None = None
         self._ready: list[tuple[pgoutput.Commit, _Txn]] = []
+        self._ready_changes = 0
+        self._columns: dict[int, tuple[pgoutput.Relation, tuple[Column, ...]]] = {}
 
     def teardown(self) -> None:
         """Drop the slot (freeing its WAL), the publication and the snapshot marker."""
@@ -206,7 +208,7 @@ class PgCapture(PgCatalog):
         if self._repl is not None:
             self._repl.close()
         self._repl = self._cur = None
-        self._open, self._ready = None, []
+        self._open, self._ready, self._ready_changes = None, [], 0
 
     def next_batch(
         self, max_changes: int = 1000, chunk_rows: int = 0, wait_s: float = 0.1
@@ -231,7 +233,7 @@ class PgCapture(PgCatalog):
             self._query("UPDATE _cdc_pg_snapshot SET done = true WHERE slot = %s", (self.slot,))
         cur = self._stream()
         deadline = time.monotonic() + wait_s
-        while sum(len(t.changes) for _, t in self._ready) < max_changes:
+        while self._ready_changes < max_changes:
             message = cur.read_message()
             if message is None:
                 if self._ready or time.monotonic() >= deadline:
@@ -239,7 +241,7 @@ class PgCapture(PgCatalog):
                 select.select([cur], [], [], max(0.0, deadline - time.monotonic()))
                 continue
             self._consume(pgoutput.decode(message.payload))
-        ready, self._ready = self._ready, []
+        ready, self._ready, self._ready_changes = self._ready, [], 0
         events: list[ChangeEvent] = []
         counts: dict[str, int] = {}
         for commit, txn in ready:
@@ -266,6 +268,7 @@ class PgCapture(PgCatalog):
             origin_marked = any(rel.name == ORIGIN_TABLE for rel, _ in self._open.changes)
             if self._open.changes and not origin_marked:
                 self._ready.append((item, self._open))
+                self._ready_changes += len(self._open.changes)
             self._open = None
         elif isinstance(item, pgoutput.Change | pgoutput.Truncate) and self._open is not None:
             if isinstance(item, pgoutput.Truncate):
@@ -281,12 +284,9 @@ class PgCapture(PgCatalog):
         source = Source(
             name=self.prefix, db=self.db_name, schema=rel.schema, table=rel.name,
             ts_ms=commit.commit_ts_ms, tx_id=txn.begin.xid, lsn=commit.commit_lsn,
-            sequence=json.dumps([str(commit.commit_lsn), str(index)], separators=(",", ":")),
+            sequence=f'["{commit.commit_lsn}","{index}"]',  # JSON of [str(lsn), str(index)]
         )  # fmt: skip
-        columns = tuple(
-            Column(c.name, c.kind, c.scale, int_bits=pgoutput.INT_BITS.get(c.type_oid, 64))
-            for c in rel.columns
-        )
+        columns = self._event_columns(rel)
         now = int(time.time() * 1000)
         if isinstance(change, pgoutput.Truncate):
             return [ChangeEvent(op="t", source=source, ts_ms=now, position=position)]
@@ -299,6 +299,17 @@ class PgCapture(PgCatalog):
             op=change.op, source=source, ts_ms=now, key_columns=key, before=before,
             after=after, position=position, columns=columns,
         )  # fmt: skip
+
+    def _event_columns(self, rel: pgoutput.Relation) -> tuple[Column, ...]:
+        cached = self._columns.get(rel.relid)
+        if cached is not None and cached[0] is rel:
+            return cached[1]
+        columns = tuple(
+            Column(c.name, c.kind, c.scale, int_bits=pgoutput.INT_BITS.get(c.type_oid, 64))
+            for c in rel.columns
+        )
+        self._columns[rel.relid] = (rel, columns)
+        return columns
 
     def _image(
         self, rel: pgoutput.Relation, values: Any, *, key_only: bool = False

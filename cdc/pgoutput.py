@@ -11,6 +11,7 @@ import datetime as dt
 import struct
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 PG_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -32,11 +33,11 @@ class RelColumn:
     typmod: int
     key: bool
 
-    @property
+    @cached_property  # read for every value of every change
     def kind(self) -> str:
         return OID_KINDS.get(self.type_oid, "text")
 
-    @property
+    @cached_property
     def scale(self) -> int | None:
         if self.type_oid == 1700 and self.typmod >= 4:
             return (self.typmod - 4) & 0xFFFF
