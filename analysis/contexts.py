@@ -11,6 +11,7 @@ from analysis.access import AccessModel
 from analysis.graph import GraphWeights, name_tokens, omnipresent_tables
 from analysis.model import Context, TableInfo
 from analysis.overrides import Overrides
+from analysis.ownership import resource_table
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,11 @@ def _group_name(
     if stem and stem not in used:
         return stem
     inner = graph.subgraph(group)
-    central = sorted(group, key=lambda t: (-inner.degree(t, weight="weight"), t))
+    # ties (a pair of tables) go to the table more central in the whole graph
+    central = sorted(
+        group,
+        key=lambda t: (-inner.degree(t, weight="weight"), -graph.degree(t, weight="weight"), t),
+    )
     for table in central:
         name = table.rpartition(".")[2]
         if name not in used:
@@ -94,9 +99,11 @@ def _endpoint_context(
     """The context owning most of what the endpoint writes (or reads, if it writes nothing).
 
     "Most" counts distinct tables first and executions second, so a checkout that updates
-    one stock row per cart line still belongs with the orders it creates. Omnipresent
-    tables (an audit log) decide only for endpoints that touch nothing else.
+    one stock row per cart line still belongs with the orders it creates. A tie on tables
+    goes to the context of the table the URL acts on (`resource_table`) before executions.
+    Omnipresent tables (an audit log) decide only for endpoints that touch nothing else.
     """
+    resource = table_context.get(resource_table(endpoint, model.touched(endpoint)), "")
     for volume in (model.writes.get(endpoint, {}), model.reads.get(endpoint, {})):
         for skip in (omnipresent, set()):
             tables: dict[str, int] = defaultdict(int)
@@ -106,7 +113,7 @@ def _endpoint_context(
                     tables[table_context[table]] += 1
                     executions[table_context[table]] += count
             if tables:
-                return max(sorted(tables), key=lambda c: (tables[c], executions[c]))
+                return max(sorted(tables), key=lambda c: (tables[c], c == resource, executions[c]))
     return ""
 
 
@@ -119,27 +126,28 @@ def _table_info(
 ) -> TableInfo:
     readers = sorted(e for e in model.endpoints if model.reads.get(e, {}).get(table))
     writers = sorted(e for e in model.endpoints if model.writes.get(e, {}).get(table))
+    updaters = [e for e in writers if model.updates.get(e, {}).get(table)]
     context = table_context[table]
     owner, confidence, basis = context, 0.0, "schema"
+    # Changing existing rows is what an owner does; appending rows (an outbox, a ledger)
+    # or deleting them along with a parent is weaker evidence, used when nobody updates.
     for name, users, volumes in (
+        ("updates", updaters, model.updates),
         ("writes", writers, model.writes),
         ("reads", readers, model.reads),
     ):
-        count: dict[str, int] = defaultdict(int)
-        volume: dict[str, int] = defaultdict(int)
-        for endpoint in users:
-            home = endpoint_context.get(endpoint, "")
-            count[home] += 1
-            volume[home] += volumes[endpoint][table]
-        count.pop("", None)
+        count, volume = _tally(table, users, volumes, endpoint_context)
         if count:
-            # Most writing endpoints first (robust to the traffic mix), then executions;
-            # remaining ties go to the context the table was clustered into.
-            owner = max(sorted(count), key=lambda c: (count[c], volume[c], c == context))
-            confidence = (
-                count[owner] / sum(count.values()) + volume[owner] / sum(volume.values())
-            ) / 2
-            if name == "reads":
+            # Most endpoints first (robust to the traffic mix); a tie goes to the context
+            # the table was clustered into, then to executions.
+            owner = max(sorted(count), key=lambda c: (count[c], c == context, volume[c]))
+            confidence = _share(owner, count, volume)
+            if name == "updates":  # the appending and deleting writers temper it
+                confidence = (
+                    confidence
+                    + _share(owner, *_tally(table, writers, model.writes, endpoint_context))
+                ) / 2
+            elif name == "reads":
                 confidence *= 0.5  # read-only evidence of ownership is weaker
             basis = name
             break
@@ -156,6 +164,28 @@ def _table_info(
         writers=tuple(writers),
         shared=len(writing_contexts) > 1,
     )
+
+
+def _tally(
+    table: str,
+    users: list[str],
+    volumes: dict[str, dict[str, int]],
+    endpoint_context: dict[str, str],
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Endpoints and executions per context among `users` of `table`."""
+    count: dict[str, int] = defaultdict(int)
+    volume: dict[str, int] = defaultdict(int)
+    for endpoint in users:
+        home = endpoint_context.get(endpoint, "")
+        if home:
+            count[home] += 1
+            volume[home] += volumes[endpoint][table]
+    return count, volume
+
+
+def _share(owner: str, count: dict[str, int], volume: dict[str, int]) -> float:
+    """The mean of the owner's share of endpoints and of executions."""
+    return (count[owner] / sum(count.values()) + volume[owner] / sum(volume.values())) / 2
 
 
 def _inner_share(graph: nx.Graph, table: str, table_context: dict[str, str]) -> float:

@@ -12,10 +12,17 @@ a table it touches as its last literal path segment (`PATCH /api/products/<id>`,
 `POST /api/carts/<id>/items` -> cart_items) addresses that table's aggregate, so it
 belongs with that table even when it writes more rows elsewhere. Endpoints without a
 path (a code unit, a pg application name) fall back to their writes only.
+
+Then the opposite move (`detach_independent`): a table maintained by commands of its own
+that other contexts only append to (an outbox, a notification queue) or delete from (a
+parent's deletion cleaning up its rows) leaves its group for a context of its own, when
+those other commands come from two or more groups. Clustering had to put it next to one
+of them; none has a better claim than the commands that create or change its rows.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 
 from analysis.access import AccessModel
@@ -48,8 +55,12 @@ def settle_by_writers(
                 target = None
         if target is not None and target != home[table]:
             moved[table] = target
+    return _regroup(moved)
+
+
+def _regroup(home: dict[str, int]) -> list[frozenset[str]]:
     parts: dict[int, set[str]] = defaultdict(set)
-    for table, index in moved.items():
+    for table, index in home.items():
         parts[index].add(table)
     return sorted((frozenset(p) for p in parts.values() if p), key=lambda c: (-len(c), min(c)))
 
@@ -68,6 +79,23 @@ def addressed_table(endpoint: str, touched: set[str]) -> str:
     parent = name_tokens(literals[-2].replace("-", "_")) if len(literals) > 1 else set()
     for wanted in (last, parent | last):
         found = sorted(t for t in touched if name_tokens(t) == wanted)
+        if len(found) == 1:
+            return found[0]
+    return ""
+
+
+def resource_table(endpoint: str, touched: set[str]) -> str:
+    """The table an HTTP endpoint acts on: the one its URL addresses, else the nearest path
+    segment naming a touched table (`POST /api/orders/<id>/cancel` -> orders), or ''."""
+    addressed = addressed_table(endpoint, touched)
+    if addressed:
+        return addressed
+    method, _, path = endpoint.partition(" ")
+    if not path.startswith("/") or not method.isalpha():
+        return ""
+    for segment in reversed(path.strip("/").split("/")):
+        wanted = name_tokens(segment.replace("-", "_"))
+        found = [t for t in touched if wanted and name_tokens(t) == wanted]
         if len(found) == 1:
             return found[0]
     return ""
@@ -99,3 +127,56 @@ def _route(model: AccessModel, endpoint: str, home: dict[str, int], omnipresent:
         if tables:
             return max(sorted(tables), key=lambda i: (tables[i], executions[i]))
     return -1
+
+
+def detach_independent(
+    model: AccessModel, groups: list[frozenset[str]], omnipresent: set[str]
+) -> list[frozenset[str]]:
+    """Give each table that no other context maintains a context of its own (see docs)."""
+    home = {t: i for i, group in enumerate(groups) for t in group}
+    if not model.has_workload:
+        return groups
+    moved = dict(home)
+    fresh = itertools.count(len(groups))  # indexes of new groups
+    for table in sorted(home):
+        alone = table in omnipresent or len(groups[home[table]]) < 2
+        if not alone and _independent(model, table, home, omnipresent):
+            moved[table] = next(fresh)
+    return _regroup(moved)
+
+
+def _independent(
+    model: AccessModel, table: str, home: dict[str, int], omnipresent: set[str]
+) -> bool:
+    """Whether `table` is maintained by commands of its own and only tied to other contexts.
+
+    Its own commands write nothing but it (and omnipresent tables) and at least one of them
+    creates or updates rows; no other command updates it (others only append rows, like
+    into an outbox, or delete them, like a parent's deletion cleaning up); and those other
+    commands belong to two or more groups, so no one group has a better claim on it.
+    """
+    tables = set(home)
+    writers = [e for e in model.endpoints if model.writes.get(e, {}).get(table)]
+    resource = {e: resource_table(e, model.touched(e) & tables) for e in writers}
+    # its own commands: writing nothing else, and not addressed to another resource
+    # (`PATCH /api/products/<id>` changing only a price is a product command)
+    own = {
+        e
+        for e in writers
+        if set(model.writes[e]) - omnipresent == {table} and resource[e] in ("", table)
+    }
+    if not any(
+        model.creates.get(e, {}).get(table) or model.updates.get(e, {}).get(table) for e in own
+    ):
+        return False
+    # a command whose URL names the table is the table's own resource, never an outside tie
+    others = [e for e in writers if e not in own and resource[e] != table]
+    if any(model.updates.get(e, {}).get(table) for e in others):
+        return False
+    # where each of them belongs apart from its write to the table (else by its URL)
+    rest = {t: i for t, i in home.items() if t != table}
+    ties = set()
+    for endpoint in others:
+        group = _route(model, endpoint, rest, omnipresent)
+        ties.add(group if group >= 0 else rest.get(resource[endpoint], -1))
+    return len(ties - {-1}) >= 2

@@ -17,7 +17,7 @@ from analysis.graph import GraphWeights, omnipresent_tables, table_graph
 from analysis.metrics import compute
 from analysis.model import ExtractionStep, Finding, Schema, Workload
 from analysis.overrides import Overrides, check_tables, read_overrides, read_reference
-from analysis.ownership import settle_by_writers
+from analysis.ownership import detach_independent, settle_by_writers
 from analysis.plan import extraction_plan
 from analysis.sources.attribution_log import read_attribution_log
 from analysis.sources.database import read_database
@@ -110,7 +110,9 @@ def run(inputs: Inputs, progress: ProgressFactory | None = None) -> Analysis:
         seed=inputs.seed if overrides.seed is None else overrides.seed,
         target=overrides.contexts,
     )
-    groups = settle_by_writers(model, groups, omnipresent_tables(model, GraphWeights().omnipresent))
+    omnipresent = omnipresent_tables(model, GraphWeights().omnipresent)
+    groups = settle_by_writers(model, groups, omnipresent)
+    groups = detach_independent(model, groups, omnipresent)
     split = assign(model, graph, groups, overrides)
     metrics = compute(model, graph, split.table_context, split.endpoint_context, reference)
     return Analysis(

@@ -31,7 +31,7 @@ def test_a_table_written_by_two_contexts_is_shared_and_owned_by_the_main_writer(
     stock = split.tables["stock_levels"]
     assert stock.shared
     assert stock.owner == split.table_context["stock_levels"]
-    assert stock.owner_basis == "writes"
+    assert stock.owner_basis == "updates"  # both writers change existing rows
     assert 0.5 <= stock.owner_confidence < 1.0
     assert set(stock.writers) == {"POST /checkout", "POST /stock/<id>/receive"}
     assert not split.tables["orders"].shared
@@ -42,6 +42,45 @@ def test_endpoints_go_to_the_context_owning_what_they_write_or_else_read():
     tc, ec = split.table_context, split.endpoint_context
     assert ec["POST /checkout"] == tc["orders"]  # writes orders and order_lines most
     assert ec["GET /products"] == tc["products"]  # reads only
+
+
+def test_a_tie_on_written_tables_goes_to_the_context_the_url_acts_on():
+    pairs = [
+        ("GET /orders/<id>", "SELECT * FROM orders o JOIN payments p ON p.order_id = o.id"),
+        ("POST /orders", "INSERT INTO orders (id) VALUES (?)"),
+        ("POST /orders", "INSERT INTO payments (order_id) VALUES (?)"),
+        ("GET /stock", "SELECT * FROM stock_levels s JOIN stock_movements m ON m.stock_id = s.id"),
+        ("POST /stock", "UPDATE stock_levels SET qty = ? WHERE id = ?"),
+        ("POST /stock", "INSERT INTO stock_movements (qty) VALUES (?)"),
+        # two tables of each context: the URL says it is an order command
+        ("POST /orders/<id>/cancel", "UPDATE orders SET status = ? WHERE id = ?"),
+        ("POST /orders/<id>/cancel", "UPDATE payments SET status = ? WHERE order_id = ?"),
+        ("POST /orders/<id>/cancel", "UPDATE stock_levels SET qty = qty + ? WHERE id = ?"),
+        ("POST /orders/<id>/cancel", "INSERT INTO stock_movements (qty) VALUES (?)"),
+        ("POST /orders/<id>/cancel", "INSERT INTO stock_movements (qty) VALUES (?)"),
+    ]
+    split = split_of(model_of(pairs))
+    assert split.table_context["orders"] != split.table_context["stock_levels"]
+    assert split.endpoint_context["POST /orders/<id>/cancel"] == split.table_context["orders"]
+
+
+def test_an_outbox_is_owned_by_the_context_that_updates_its_rows_not_its_appenders():
+    pairs = [
+        ("POST /orders", "INSERT INTO orders (id) VALUES (?)"),
+        ("POST /orders", "INSERT INTO outbox (kind) VALUES (?)"),
+        ("POST /orders/<id>/pay", "UPDATE orders SET paid = ? WHERE id = ?"),
+        ("POST /orders/<id>/pay", "INSERT INTO outbox (kind) VALUES (?)"),
+        ("GET /orders", "SELECT * FROM orders o JOIN order_lines l ON l.order_id = o.id"),
+        ("POST /outbox/dispatch", "SELECT * FROM outbox WHERE sent = ?"),
+        ("POST /outbox/dispatch", "UPDATE outbox SET sent = ? WHERE id = ?"),
+        ("GET /outbox", "SELECT * FROM outbox"),
+    ]
+    pins = {"outbox": "mail", "orders": "sales", "order_lines": "sales"}
+    split = split_of(model_of(pairs), Overrides(pin=pins))
+    outbox = split.tables["outbox"]
+    assert (outbox.owner, outbox.owner_basis) == ("mail", "updates")
+    assert outbox.shared  # the appenders still write it: the shared_table finding stays
+    assert 0.5 <= outbox.owner_confidence < 1.0  # tempered by the other writers
 
 
 def test_findings_name_the_shared_table_checkout_joins_and_foreign_keys():
