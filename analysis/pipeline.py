@@ -112,7 +112,8 @@ def run(inputs: Inputs, progress: ProgressFactory | None = None) -> Analysis:
     )
     omnipresent = omnipresent_tables(model, GraphWeights().omnipresent)
     groups = settle_by_writers(model, groups, omnipresent)
-    groups = detach_independent(model, groups, omnipresent)
+    if overrides.contexts is None:  # a context count asked for is kept
+        groups = detach_independent(model, groups, omnipresent)
     split = assign(model, graph, groups, overrides)
     metrics = compute(model, graph, split.table_context, split.endpoint_context, reference)
     return Analysis(

@@ -172,3 +172,11 @@ def test_extraction_plan_covers_every_context_once(analysis):
     assert sorted(names) == sorted(c.name for c in analysis.split.contexts)
     inventory = next(s for s in analysis.plan if "stock_levels" in s.tables)
     assert "stock_levels" in inventory.cdc_streams  # checkout and product pages read it
+
+
+def test_a_context_count_asked_for_is_kept(shop_traffic, tmp_path):
+    log, url, _ = shop_traffic
+    overrides = tmp_path / "overrides.toml"
+    overrides.write_text("contexts = 7\n")
+    split = run(Inputs(logs=(log,), db=url, overrides=overrides)).split
+    assert len(split.contexts) == 7  # no table detached beyond the count
