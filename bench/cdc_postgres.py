@@ -41,7 +41,10 @@ price numeric(10, 2), updated timestamp DEFAULT now())"""
 def pg_write(dsn: str, changes: int, seed: int, per_txn: int = 100, start_id: int = 1) -> int:
     """Write `changes` row changes; return the next free id."""
     rng = random.Random(seed)
-    conn = psycopg2.connect(dsn)
+    # The fixture cluster runs with synchronous_commit=off (for test speed); logical
+    # decoding then sees a commit only once the WAL writer flushes it (wal_writer_delay,
+    # 200 ms). Applications write with PostgreSQL's default, on.
+    conn = psycopg2.connect(dsn, options="-c synchronous_commit=on")
     next_id, done = start_id, 0
     with conn.cursor() as cur:
         while done < changes:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cdc import types
+from cdc import fastjson, types
 from cdc.errors import CdcError
 from cdc.event import ChangeEvent, Column, Source, row_changes
 from cdc.position import Position
@@ -281,12 +281,12 @@ class SqliteCapture:
         source = Source(
             name=self.prefix, db=self.db_name, schema="main", table=meta.name, ts_ms=ts_ms,
             connector="sqlite", lsn=change_id, change_id=change_id,
-            sequence=json.dumps([str(change_id), "0"]),
+            sequence=f'["{change_id}", "0"]',  # json.dumps([str(change_id), "0"])
         )  # fmt: skip
         return row_changes(
             op=op, source=source, ts_ms=_now_ms(), key_columns=meta.key,
-            before=meta.encode_row(json.loads(before) if before else None),
-            after=meta.encode_row(json.loads(after) if after else None),
+            before=meta.encode_row(fastjson.loads(before) if before else None),
+            after=meta.encode_row(fastjson.loads(after) if after else None),
             position=position, columns=meta.columns,
         )  # fmt: skip
 

@@ -9,11 +9,11 @@ are wrapped as `{"schema": ..., "payload": ...}` like Kafka Connect's JsonConver
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cdc import fastjson
 from cdc.errors import PoisonEvent
 from cdc.position import HEADER as POSITION_HEADER
 from cdc.position import Position
@@ -174,8 +174,8 @@ class ChangeEvent:
     def value_json(self) -> dict[str, Any]:
         """Return the envelope with Debezium's field names, in Debezium's order."""
         value: dict[str, Any] = {
-            "before": dict(self.before) if self.before is not None else None,
-            "after": dict(self.after) if self.after is not None else None,
+            "before": _plain(self.before),
+            "after": _plain(self.after),
             "source": self.source.to_json(),
             "transaction": self.transaction.to_json() if self.transaction else None,
             "op": self.op,
@@ -186,7 +186,12 @@ class ChangeEvent:
         return value
 
     def key_json(self) -> dict[str, Any] | None:
-        return dict(self.key) if self.key is not None else None
+        return _plain(self.key)
+
+
+def _plain(row: Row | None) -> dict[str, Any] | None:
+    # Captures build plain dicts already; copy only other mappings (orjson wants dicts).
+    return row if row is None or type(row) is dict else dict(row)
 
 
 def topic_for(prefix: str, schema: str, table: str) -> str:
@@ -194,19 +199,18 @@ def topic_for(prefix: str, schema: str, table: str) -> str:
     return f"{prefix}.{schema}.{table}"
 
 
-def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+_dumps = fastjson.dumps
 
 
 def to_messages(
     event: ChangeEvent, *, tombstones: bool = True, schemas: bool = False
 ) -> list[Message]:
     """Serialize an event as Debezium would: the event, then a tombstone after a delete."""
-    from cdc.schema import key_schema, value_schema  # local: only the wrapped form needs it
-
     key = event.key_json()
     value = event.value_json()
     if schemas:
+        from cdc.schema import key_schema, value_schema  # local: only this form needs it
+
         key = None if key is None else {"schema": key_schema(event), "payload": key}
         value = {"schema": value_schema(event), "payload": value}
     headers = event.headers
@@ -236,8 +240,8 @@ def from_message(message: Message) -> ChangeEvent | None:
     if message.value is None:
         return None
     try:
-        value = _unwrap(json.loads(message.value))
-        key = _unwrap(json.loads(message.key)) if message.key else None
+        value = _unwrap(fastjson.loads(message.value))
+        key = _unwrap(fastjson.loads(message.key)) if message.key else None
     except (ValueError, UnicodeDecodeError) as exc:
         raise PoisonEvent(f"not JSON: {exc}") from None
     if value is None:

@@ -24,6 +24,7 @@ import operator
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +55,12 @@ class TableMapping:
     drop: tuple[str, ...] = ()
     add: tuple[Added, ...] = ()
 
+    @cached_property
+    def renames(self) -> dict[str, str]:
+        return dict(self.rename)
+
     def target_column(self, name: str) -> str:
-        return dict(self.rename).get(name, name)
+        return self.renames.get(name, name)
 
     def shape(self, row: Mapping[str, Any]) -> dict[str, Any]:
         """Return the target row: renamed, without dropped columns, with added ones."""
@@ -77,6 +82,7 @@ class SinkMapping:
     tables: tuple[TableMapping, ...] = ()
     strict: bool = False
     by_source: dict[str, TableMapping] = field(default_factory=dict, compare=False)
+    copies: dict[str, TableMapping] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self.by_source.update({t.source: t for t in self.tables})
@@ -87,7 +93,10 @@ class SinkMapping:
             return found
         if self.strict:
             raise PoisonEvent(f"no mapping for table {table!r} (topic {topic!r})")
-        return TableMapping(source=table, target=table)
+        copy = self.copies.get(table)
+        if copy is None:
+            copy = self.copies[table] = TableMapping(source=table, target=table)
+        return copy
 
 
 def load_mapping(path: str | Path | None) -> SinkMapping:

@@ -258,18 +258,22 @@ class Sink:
 
 
 def _target_row(mapping: TableMapping, target: Target, image: Mapping[str, Any]) -> dict[str, Any]:
-    renamed = {mapping.target_column(k): v for k, v in image.items() if k not in mapping.drop}
+    renamed: Mapping[str, Any] = image  # decode_row builds a new dict either way
+    if mapping.rename or mapping.drop:
+        renames, drop = mapping.renames, mapping.drop
+        renamed = {renames.get(k, k): v for k, v in image.items() if k not in drop}
     decoded = target.decode_row(renamed)
-    view = {k: decoded.get(mapping.target_column(k), v) for k, v in image.items()}
-    for added in mapping.add:
-        try:
-            decoded[added.name] = added.compute(view)
-        except PoisonEvent:
-            raise
-        except Exception as exc:  # a user expression failing on this row's values
-            raise PoisonEvent(f"mapping column {added.name!r} failed: {exc}") from None
-    unknown = sorted(set(decoded) - set(target.kinds))
-    if unknown:
+    if mapping.add:
+        view = {k: decoded.get(mapping.target_column(k), v) for k, v in image.items()}
+        for added in mapping.add:
+            try:
+                decoded[added.name] = added.compute(view)
+            except PoisonEvent:
+                raise
+            except Exception as exc:  # a user expression failing on this row's values
+                raise PoisonEvent(f"mapping column {added.name!r} failed: {exc}") from None
+    if not decoded.keys() <= target.kinds.keys():
+        unknown = sorted(set(decoded) - set(target.kinds))
         raise PoisonEvent(f"target table {target.table.name!r} has no column(s) {unknown}")
     return decoded
 

@@ -36,10 +36,11 @@ class Target:
 
     def decode_row(self, row: Mapping[str, Any]) -> dict[str, Any]:
         out = {}
+        kinds = self.kinds
         for name, value in row.items():
-            kind = self.kinds.get(name)
-            if kind is None:
-                out[name] = value
+            kind = kinds.get(name)
+            if kind is None or value is None or type(value) is types.DECODED.get(kind[0]):
+                out[name] = value  # unknown column (reported later), null or ready as is
                 continue
             try:
                 out[name] = types.decode(kind[0], value, kind[1])

@@ -9,12 +9,12 @@ committed offsets live in the same file.
 from __future__ import annotations
 
 import contextlib
-import json
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from cdc import fastjson
 from cdc.errors import CdcError
 from cdc.event import Message
 from cdc.sqlite_tx import immediate
@@ -120,7 +120,7 @@ class EmbeddedLog:
                     next_offsets[tp] = offset
                 offset = next_offsets[tp]
                 next_offsets[tp] = offset + 1
-                headers = json.dumps([[k, v.decode("latin-1")] for k, v in message.headers])
+                headers = _headers_text(message.headers)
                 size = len(message.key or b"") + len(message.value or b"") + len(headers)
                 rows.append((*tp, offset, message.key, message.value, headers, now, size))
             self._conn.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
@@ -182,6 +182,18 @@ class EmbeddedLog:
         self._conn.close()
 
 
+def _headers_text(headers: tuple[tuple[str, bytes], ...]) -> str:
+    if not headers:
+        return "[]"
+    return fastjson.dumps([[k, v.decode("latin-1")] for k, v in headers]).decode()
+
+
+def _headers_from_text(text: str) -> tuple[tuple[str, bytes], ...]:
+    if text == "[]":
+        return ()
+    return tuple((k, v.encode("latin-1")) for k, v in fastjson.loads(text))
+
+
 def _offsets(
     conn: sqlite3.Connection, sql: str, topics: Sequence[str], args: tuple[str, ...] = ()
 ) -> dict[TopicPartition, int]:
@@ -223,7 +235,7 @@ class EmbeddedConsumer:
                 (topic, partition, start, share),
             ).fetchall()
             for offset, key, value, headers, ts_ms in rows:
-                pairs = tuple((k, v.encode("latin-1")) for k, v in json.loads(headers))
+                pairs = _headers_from_text(headers)
                 message = Message(topic, key, value, pairs)
                 records.append(Record(message, partition, offset, ts_ms))
             if rows:

@@ -89,7 +89,7 @@ def decode(kind: str, value: Any, scale: int | None = None) -> Any:
     """Turn a Debezium JSON value back into the Python value a database driver accepts."""
     if value is None:
         return None
-    if type(value) is _PASS_THROUGH.get(kind):
+    if type(value) is DECODED.get(kind):
         return value
     decoder = _DECODERS.get(kind)
     if decoder is None:
@@ -188,7 +188,16 @@ def _encode_int(value: Any, _: int | None) -> int:
     return int(value)
 
 
-def _encode_float(value: Any, _: int | None) -> float:
+def _encode_float(value: Any, _: int | None) -> float | str:
+    number = float(value)
+    if number - number == 0:  # finite
+        return number
+    # NaN and infinities are not JSON numbers: written as the strings Jackson writes
+    # (float("NaN") and float("-Infinity") read them back).
+    return "NaN" if number != number else ("Infinity" if number > 0 else "-Infinity")
+
+
+def _decode_float(value: Any, _: int | None) -> float:
     return float(value)
 
 
@@ -234,7 +243,10 @@ def _decode_uuid(value: Any, _: int | None) -> str:
     return str(uuid.UUID(str(value)))
 
 
-_PASS_THROUGH: dict[str, type] = {"int": int, "float": float, "text": str, "bool": bool}
+# float is not passed through: NaN and infinities need _encode_float
+_PASS_THROUGH: dict[str, type] = {"int": int, "text": str, "bool": bool}
+# the values decode() returns as they are, by kind
+DECODED: dict[str, type] = {**_PASS_THROUGH, "float": float}
 
 _ENCODERS = {
     "int": _encode_int,
@@ -253,7 +265,7 @@ _ENCODERS = {
 
 _DECODERS = {
     "int": _encode_int,
-    "float": _encode_float,
+    "float": _decode_float,
     "decimal": _decode_decimal,
     "text": _encode_text,
     "bool": _encode_bool,

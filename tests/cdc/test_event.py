@@ -174,3 +174,17 @@ def test_sqlite_source_block_carries_its_change_id():
     )  # fmt: skip
     assert source.to_json()["change_id"] == 12
     assert Source.from_json(source.to_json()) == source
+
+
+def test_bytes_are_those_the_standard_json_module_writes():
+    event = ChangeEvent(
+        op="c", source=SOURCE, ts_ms=1559033904900, key={"id": 7},
+        after={"id": 7, "name": "Zoë ✓", "qty": None, "big": 2**70, "ratio": 0.25},
+        position=Position(24023128, 2),
+    )  # fmt: skip
+    (message,) = to_messages(event)
+    compact = {"separators": (",", ":"), "ensure_ascii": False}
+    assert message.value == json.dumps(event.value_json(), **compact).encode()
+    assert message.key == b'{"id":7}'
+    parsed = from_message(message)
+    assert parsed is not None and parsed.after == event.after

@@ -127,3 +127,13 @@ def test_reverse_sync_with_both_directions_live_never_loops(forward, tmp_path):
     assert pipeline.capture.pending_changes() == {}
     assert svc_capture.pending_changes() == {}
     svc.close()
+
+
+def test_group_offsets_are_committed_by_the_time_the_pipeline_closes(forward):
+    conn, pipeline, _, _ = forward
+    workload(conn, random.Random(5), 100)
+    drain(pipeline)
+    pipeline.close()
+    ends = pipeline.transport.end_offsets(pipeline.topics)
+    committed = pipeline.transport.committed("strangler-sink", pipeline.topics)
+    assert committed == {tp: offset for tp, offset in ends.items() if offset}

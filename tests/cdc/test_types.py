@@ -89,3 +89,13 @@ def test_positions_order_by_log_then_index_and_round_trip():
     assert Position.parse(Position(7, 3).encode()) == Position(7, 3)
     with pytest.raises(ValueError, match="not a position"):
         Position.parse("x")
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [(float("nan"), "NaN"), (float("inf"), "Infinity"), (-float("inf"), "-Infinity")],
+)
+def test_non_finite_floats_are_written_as_strings_and_read_back(value, written):
+    assert encode("float", value) == written
+    back = decode("float", written)
+    assert back == value or (back != back and value != value)
