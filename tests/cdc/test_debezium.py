@@ -11,9 +11,6 @@ field by field, apart from times, positions and the connector's name and version
 from __future__ import annotations
 
 import json
-import shutil
-import signal
-import subprocess
 import threading
 import time
 import uuid
@@ -27,39 +24,16 @@ from cdc.event import from_message
 from cdc.pipeline import Pipeline
 from cdc.sink import Sink
 from cdc.transport_kafka import KafkaTransport
+from tests.cdc.debezium import start_connect
 from tests.cdc.helpers import checksum
-from tests.services._common import cache_root, free_port, unavailable
 
-DEBEZIUM = "3.6.1.Final"
-POM = Path(__file__).parent / "debezium" / "pom.xml"
 DDL = """CREATE TABLE items (id integer PRIMARY KEY, name text NOT NULL, price numeric(10, 2),
 added date, ok boolean, seen timestamptz, doc jsonb)"""
-
-
-def debezium_libs() -> Path:
-    libs = cache_root() / f"debezium-{DEBEZIUM}" / "libs"
-    if not any(libs.glob("debezium-connector-postgres-*.jar")):
-        mvn = shutil.which("mvn")
-        if mvn is None or shutil.which("java") is None:
-            unavailable("Debezium", "no `mvn`/`java` to fetch and run Kafka Connect",
-                        "apt-get install maven openjdk-17-jre-headless")  # fmt: skip
-        subprocess.run(
-            [mvn, "-q", "-f", str(POM), "dependency:copy-dependencies",
-             f"-DoutputDirectory={libs}"],
-            check=True, timeout=900,
-        )  # fmt: skip
-    return libs
-
-
-def write_props(path: Path, props: dict[str, object]) -> Path:
-    path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
-    return path
 
 
 @pytest.fixture
 def connect(tmp_path, kafka, postgres):
     """Start a Connect worker running Debezium on a fresh database; yield its facts."""
-    libs = debezium_libs()
     src = postgres.create_database()
     with sa.create_engine(src).begin() as conn:
         conn.execute(sa.text(DDL))
@@ -69,50 +43,15 @@ def connect(tmp_path, kafka, postgres):
             " jsonb_build_object('n', g) FROM generate_series(1, 20) g"
         ))  # fmt: skip
     prefix = f"dbz{uuid.uuid4().hex[:8]}"
-    worker = write_props(tmp_path / "worker.properties", {
-        "bootstrap.servers": kafka.bootstrap,
-        "key.converter": "org.apache.kafka.connect.json.JsonConverter",
-        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
-        "key.converter.schemas.enable": "false",
-        "value.converter.schemas.enable": "false",
-        "offset.storage.file.filename": tmp_path / "offsets",
-        "offset.flush.interval.ms": 1000,
-        "listeners": f"http://127.0.0.1:{free_port()}",
-    })  # fmt: skip
     database = src.rsplit("/", 1)[-1]
-    connector = write_props(tmp_path / "connector.properties", {
-        "name": prefix,
-        "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
-        "database.hostname": postgres.host,
-        "database.port": postgres.port,
-        "database.user": postgres.user,
-        "database.password": postgres.password or "",
-        "database.dbname": database,
-        "topic.prefix": prefix,
-        "table.include.list": "public.items",
-        "plugin.name": "pgoutput",
-        "slot.name": f"{prefix}_slot",
-        "publication.name": f"{prefix}_pub",
-        "publication.autocreate.mode": "filtered",
-        "snapshot.mode": "initial",
-    })  # fmt: skip
-    log = tmp_path / "connect.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            ["java", "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-             "-cp", f"{libs}/*", "org.apache.kafka.connect.cli.ConnectStandalone",
-             str(worker), str(connector)],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+    worker = start_connect(
+        tmp_path, kafka.bootstrap, postgres, database, prefix=prefix, tables=["public.items"]
+    )
     try:
-        yield {"src": src, "topic": f"{prefix}.public.items", "log": log, "slot": f"{prefix}_slot"}
+        yield {"src": src, "topic": worker.topic("public.items"), "log": worker.log,
+               "slot": f"{prefix}_slot"}  # fmt: skip
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        worker.stop()
 
 
 def read_topic(transport: KafkaTransport, topic: str, count: int, log: Path) -> list:
