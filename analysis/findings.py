@@ -132,6 +132,18 @@ def _nano_contexts(model: AccessModel, split: Assignment) -> list[Finding]:
     for context in split.contexts:
         if len(context.tables) > 1:
             continue
+        info = split.tables[context.tables[0]]
+        remedy = (
+            "too small to be a service on its own: merge it with the context it is most "
+            "used with, unless it is a deliberate generic subdomain"
+        )
+        if info.shared and info.owner == context.name:
+            # detached by the ownership pass: its own endpoints maintain it
+            remedy = (
+                "kept apart: its own endpoints maintain it, other contexts only append or "
+                "delete rows; a supporting or generic subdomain (a small service, or a "
+                "module of a platform service) that the others publish events to"
+            )
         found.append(
             Finding(
                 "nano_context",
@@ -140,8 +152,7 @@ def _nano_contexts(model: AccessModel, split: Assignment) -> list[Finding]:
                 f"{len(context.endpoints)} endpoint(s)",
                 context.tables,
                 context.endpoints,
-                "too small to be a service on its own: merge it with the context it is most "
-                "used with, unless it is a deliberate generic subdomain",
+                remedy,
             )
         )
     return found

@@ -148,6 +148,10 @@ def test_the_notification_outbox_is_owned_by_its_dispatcher_and_shared(analysis)
     assert analysis.split.endpoint_context[dispatch] == outbox.context
     shared = {f.tables: f for f in analysis.findings if f.kind == "shared_table"}
     assert f"make {outbox.context} the only writer" in shared[("notifications",)].remedy
+    nano = {f.tables: f for f in analysis.findings if f.kind == "nano_context"}
+    assert nano[("notifications",)].remedy.startswith("kept apart")
+    assert nano[("reviews",)].remedy.startswith("kept apart")
+    assert nano[("audit_log",)].remedy.startswith("too small")  # omnipresent, no owner of its own
 
 
 def test_the_shared_inventory_table_is_found(analysis):
