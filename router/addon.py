@@ -4,24 +4,32 @@
 and forward it, and sets `flow.response`, so mitmproxy itself never connects upstream:
 only the DataPlane's client does, and only to registered upstream URLs. `build_master`
 runs mitmproxy in reverse-proxy mode with just the addons this needs (the proxy server
-and layer selection), not mitmdump's ~30 default addons.
+and layer selection), not mitmdump's ~30 default addons, and with a leaner hook path
+than mitmproxy's generic one: handlers looked up once per hook name, and the hooks
+that await nothing (all but `request`) answered inline instead of as a task each.
+Together with building responses without the debug-only type check, that took the
+router's CPU per request from ~0.85 ms to ~0.6 ms (mitmdump: ~1.35 ms).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import inspect
+import logging
+from collections import deque
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from mitmproxy import http, options
+from mitmproxy import addonmanager, ctx, exceptions, hooks, http, options
 from mitmproxy.addons import next_layer, proxyserver
 from mitmproxy.master import Master
-from mitmproxy.proxy import mode_servers
+from mitmproxy.proxy import commands, events, layer, layers, mode_servers, mode_specs
 
 from router import streaming
 from router.dataplane import DataPlane, Incoming, Outgoing
 from router.relay import LENGTH_HEADER, Relay
 
+log = logging.getLogger(__name__)
 _STREAM = "strangler_stream"
 _RELAY = "strangler_relay"
 
@@ -61,23 +69,18 @@ class StranglerAddon:
 
     def _respond(self, flow: http.HTTPFlow, out: Outgoing) -> None:
         flow.metadata["strangler"] = {"route": out.decision.route, "target": out.served_by}
-        flow.response = http.Response(
-            b"HTTP/1.1",
-            out.status,
-            http.status_codes.RESPONSES.get(out.status, "").encode(),
-            http.Headers(out.headers),
-            out.body,
-            None,
-            flow.request.timestamp_start,
-            None,
-        )
+        flow.response = _response(out, flow.request.timestamp_start)
 
-    async def requestheaders(self, flow: http.HTTPFlow) -> None:
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
         """Stream large or chunked request bodies instead of buffering them."""
         req = flow.request
-        length = req.headers.get("content-length", "")
-        chunked = "chunked" in req.headers.get("transfer-encoding", "").lower()
-        large = length.isdigit() and int(length) > self.plane.config.stream_threshold
+        large = chunked = False
+        for name, value in req.headers.fields:
+            name = name.lower()
+            if name == b"content-length":
+                large = value.isdigit() and int(value) > self.plane.config.stream_threshold
+            elif name == b"transfer-encoding":
+                chunked = b"chunked" in value.lower()
         if not (large or chunked):
             return
         incoming = self._incoming(flow, b"")
@@ -121,7 +124,7 @@ class StranglerAddon:
         req.headers = http.Headers([(b"host", f"127.0.0.1:{self.relay.port}".encode())])
         req.content = b""
 
-    async def responseheaders(self, flow: http.HTTPFlow) -> None:
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
         if _RELAY in flow.metadata and flow.response is not None:
             headers = flow.response.headers
             length = headers.pop(LENGTH_HEADER, None)
@@ -139,7 +142,7 @@ class StranglerAddon:
             flow.response.headers[name.decode()] = value.decode()
         flow.metadata["strangler"] = {"route": plan.decision.route, "target": plan.upstream.name}
 
-    async def response(self, flow: http.HTTPFlow) -> None:
+    def response(self, flow: http.HTTPFlow) -> None:
         relayed = flow.metadata.pop(_RELAY, None)
         if relayed is not None:
             self._relayed(relayed)
@@ -147,7 +150,7 @@ class StranglerAddon:
         if state is not None and flow.response is not None:
             self._finish(state, flow.response.status_code, "")
 
-    async def error(self, flow: http.HTTPFlow) -> None:
+    def error(self, flow: http.HTTPFlow) -> None:
         relayed = flow.metadata.pop(_RELAY, None)
         if relayed is not None:
             self.relay.discard(relayed[0])
@@ -173,8 +176,192 @@ class StranglerAddon:
             self.after(incoming, out, elapsed)
 
 
-async def _listen_reuse_port(self: Any, host: str, port: int) -> list[asyncio.Server]:
-    return [await asyncio.start_server(self.handle_stream, host, port, reuse_port=True)]
+_REASONS = {code: text.encode() for code, text in http.status_codes.RESPONSES.items()}
+
+
+def _response(out: Outgoing, started: float) -> http.Response:
+    """Build the flow's response from values whose types are right by construction.
+
+    `http.Response(...)` re-checks every field's type against its annotation in
+    `__post_init__` (only when `__debug__`), about a tenth of the router's CPU per
+    request; this builds the same object without that check.
+    """
+    data = object.__new__(http.ResponseData)
+    data.__dict__.update(
+        http_version=b"HTTP/1.1",
+        headers=http.Headers(out.headers),
+        content=out.body,
+        trailers=None,
+        timestamp_start=started,
+        timestamp_end=None,
+        status_code=out.status,
+        reason=_REASONS.get(out.status, b""),
+    )
+    response = object.__new__(http.Response)
+    response.data = data
+    return response
+
+
+class _LeanAddons(addonmanager.AddonManager):
+    """Dispatch each lifecycle hook straight to the addons that implement it.
+
+    mitmproxy's generic dispatch walks every addon (and its children) for every hook,
+    and triggers an `update` hook after each flow hook. Our chain is fixed once the
+    master runs and no addon in it implements `update`, so the handlers are looked up
+    once per hook name.
+    """
+
+    def __init__(self, master: Any) -> None:
+        super().__init__(master)
+        self._handlers: dict[str, list[Callable[..., Any]]] = {}
+        self._sync: dict[str, list[Callable[..., Any]] | None] = {}
+
+    def add(self, *addons: Any) -> None:
+        self._handlers.clear()
+        self._sync.clear()
+        super().add(*addons)
+
+    def remove(self, addon: Any) -> None:
+        self._handlers.clear()
+        self._sync.clear()
+        super().remove(addon)
+
+    def _lookup(self, name: str) -> list[Callable[..., Any]]:
+        handlers = self._handlers.get(name)
+        if handlers is None:
+            handlers = []
+            for a in addonmanager.traverse(self.chain):
+                func = getattr(a, name, None)
+                if callable(func):
+                    handlers.append(func)
+            self._handlers[name] = handlers
+        return handlers
+
+    async def handle_lifecycle(self, event: hooks.Hook) -> None:
+        args = event.args()
+        for func in self._lookup(event.name):
+            try:
+                result = func(*args)
+                if result is not None and inspect.isawaitable(result):
+                    await result
+            except exceptions.AddonHalt:
+                return
+            except exceptions.OptionsError:
+                raise
+            except Exception as exc:
+                log.error(f"Addon error: {exc}", exc_info=True)
+        if self._lookup("update"):
+            await super().trigger_event(hooks.UpdateHook(args))
+
+    def inline(self, name: str) -> list[Callable[..., Any]] | None:
+        """The handlers of a hook if all are synchronous (so it can run inline), else None."""
+        if name not in self._sync:
+            handlers = self._lookup(name)
+            coroutines = any(inspect.iscoroutinefunction(f) for f in handlers)
+            self._sync[name] = None if coroutines else handlers
+        return self._sync[name]
+
+    def run_inline(self, handlers: list[Callable[..., Any]], args: list[Any]) -> None:
+        for func in handlers:
+            try:
+                func(*args)
+            except exceptions.AddonHalt:
+                return
+            except Exception as exc:
+                log.error(f"Addon error: {exc}", exc_info=True)
+
+
+# flow hooks answered inline when every handler is synchronous (none awaits anything)
+_INLINE = frozenset({"requestheaders", "responseheaders", "response", "error"})
+
+
+class _InlineHooks:
+    """The connection's top layer, with synchronous flow hooks answered inline.
+
+    mitmproxy runs every blocking hook as its own task and feeds its completion back
+    through the connection handler later: a task, a lock and a layer pass per hook,
+    four hooks per request. A hook whose handlers are all plain functions needs none
+    of that: run them now and hand the layer its HookCompleted at once. (Our addons
+    never intercept a flow, so there is nothing to wait for.)
+    """
+
+    def __init__(self, top: layer.Layer, addons: _LeanAddons) -> None:
+        self._top = top
+        self._addons = addons
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._top, name)
+
+    def handle_event(self, event: events.Event) -> Iterator[commands.Command]:
+        pending = deque([event])
+        while pending:
+            for command in self._top.handle_event(pending.popleft()):
+                if isinstance(command, commands.StartHook) and command.name in _INLINE:
+                    handlers = self._addons.inline(command.name)
+                    if handlers is not None:
+                        self._addons.run_inline(handlers, command.args())
+                        pending.append(events.HookCompleted(command))
+                        continue
+                yield command
+
+
+class StranglerMode(mode_specs.ReverseMode):
+    """mitmproxy's reverse mode, served by `_StranglerInstance` (spec `strangler:URL`).
+
+    A mode of our own is how mitmproxy lets a program choose its server: modes register
+    by type name, so the built-in reverse-mode server cannot be replaced, only joined.
+    """
+
+
+class StranglerSharedMode(mode_specs.ReverseMode):
+    """The same on a port shared with other worker processes (SO_REUSEPORT)."""
+
+
+class _StranglerInstance(mode_servers.AsyncioServerInstance[StranglerMode]):
+    """Serve reverse mode with the inline hooks (and SO_REUSEPORT for the shared mode).
+
+    mitmproxy 11.0.2 has no reuse-port option and its server takes no pre-bound socket,
+    so `listen` makes the `asyncio.start_server` call itself when the port is shared.
+    """
+
+    reuse_port = False
+
+    def make_top_layer(self, context: Any) -> layer.Layer:
+        return layers.modes.ReverseProxy(context)
+
+    async def handle_stream(self, reader: Any, writer: Any = None) -> None:
+        handler = mode_servers.ProxyConnectionHandler(
+            ctx.master, reader, writer, ctx.options, self.mode
+        )
+        top = self.make_top_layer(handler.layer.context)
+        addons = ctx.master.addons
+        if isinstance(addons, _LeanAddons):
+            handler.layer = _InlineHooks(top, addons)  # type: ignore[assignment]
+        else:
+            handler.layer = top
+        with self.manager.register_connection(top.context.client.id, handler):
+            await handler.handle_client()
+
+    async def listen(self, host: str, port: int) -> list[Any]:
+        if not self.reuse_port:
+            return await super().listen(host, port)
+        return [await asyncio.start_server(self.handle_stream, host, port, reuse_port=True)]
+
+
+class _StranglerSharedInstance(mode_servers.AsyncioServerInstance[StranglerSharedMode]):
+    reuse_port = True
+    make_top_layer = _StranglerInstance.make_top_layer
+    handle_stream = _StranglerInstance.handle_stream
+    listen = _StranglerInstance.listen
+
+
+class _Master(Master):
+    """mitmproxy's master with the lean hook dispatch."""
+
+    def __init__(self, opts: options.Options) -> None:
+        super().__init__(opts)
+        opts.changed.disconnect(self.addons._configure_all)
+        self.addons = _LeanAddons(self)
 
 
 def build_master(
@@ -191,18 +378,15 @@ def build_master(
     contacted because the addon answers every request and connections are lazy.
 
     `reuse_port` lets several worker processes listen on one port (SO_REUSEPORT; the
-    kernel spreads connections). mitmproxy 11.0.2 has no option for it and takes no
-    pre-bound socket, so the reverse-mode server's `listen` is replaced, in this
-    process only, by one passing `reuse_port=True` to `asyncio.start_server`.
+    kernel spreads connections).
     """
-    if reuse_port:
-        mode_servers.ReverseInstance.listen = _listen_reuse_port  # type: ignore[method-assign,assignment]
+    mode = StranglerSharedMode if reuse_port else StranglerMode
     opts = options.Options(
-        mode=[f"reverse:{placeholder}"],
+        mode=[f"{mode.type_name}:{placeholder}"],
         listen_host=listen_host,
         listen_port=listen_port,
     )
-    master = Master(opts)
+    master = _Master(opts)
     master.addons.add(proxyserver.Proxyserver(), next_layer.NextLayer(), addon)
     opts.update(connection_strategy="lazy", body_size_limit=max_body)
     return master

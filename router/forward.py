@@ -36,19 +36,22 @@ def get(headers: Headers, name: bytes) -> bytes | None:
     return next((v for k, v in headers if k.lower() == name), None)
 
 
-def new_traceparent() -> bytes:
-    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01".encode()
+def new_traceparent(random_hex: bytes | None = None) -> bytes:
+    """A W3C traceparent with a new trace id and span id (from 48 random hex digits)."""
+    h = random_hex or secrets.token_hex(24).encode()
+    return b"00-" + h[:32] + b"-" + h[32:48] + b"-01"
 
 
 def request_headers(headers: Headers, client_ip: str, scheme: str) -> tuple[Headers, str]:
     """Return the headers to send upstream and the request id (kept or created)."""
     out = strip_hop_by_hop(headers)
+    random_hex = secrets.token_hex(40).encode()  # one read of the OS's randomness
     request_id = get(out, b"x-request-id")
     if not request_id:
-        request_id = secrets.token_hex(16).encode()
+        request_id = random_hex[48:]
         out.append((b"x-request-id", request_id))
     if not get(out, b"traceparent"):
-        out.append((b"traceparent", new_traceparent()))
+        out.append((b"traceparent", new_traceparent(random_hex[:48])))
     prior = get(out, b"x-forwarded-for")
     chain = prior + b", " + client_ip.encode() if prior else client_ip.encode()
     host = get(out, b"host")
