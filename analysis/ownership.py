@@ -94,6 +94,8 @@ def resource_table(endpoint: str, touched: set[str]) -> str:
     if not path.startswith("/") or not method.isalpha():
         return ""
     for segment in reversed(path.strip("/").split("/")):
+        if segment.startswith(("<", "{", ":")):
+            continue  # a path parameter
         wanted = name_tokens(segment.replace("-", "_"))
         found = [t for t in touched if wanted and name_tokens(t) == wanted]
         if len(found) == 1:
