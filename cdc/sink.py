@@ -278,12 +278,26 @@ def _target_row(mapping: TableMapping, target: Target, image: Mapping[str, Any])
     return decoded
 
 
+_CHUNK = 1000  # keys per DELETE ... IN, like SQLAlchemy's insertmanyvalues page size
+
+
 def _delete(conn: Connection, target: Target, keys: list[dict[str, Any]]) -> None:
-    table = target.table
-    where = sa.and_(*(table.c[k] == sa.bindparam(f"k_{k}") for k in target.key))
-    conn.execute(
-        sa.delete(table).where(where), [{f"k_{k}": r[k] for k in target.key} for r in keys]
-    )
+    table, names = target.table, target.key
+    column: Any
+    if len(names) == 1:
+        column, values = table.c[names[0]], [r[names[0]] for r in keys]
+    elif conn.dialect.name == "postgresql":
+        column = sa.tuple_(*(table.c[k] for k in names))
+        values = [tuple(r[k] for k in names) for r in keys]
+    else:
+        where = sa.and_(*(table.c[k] == sa.bindparam(f"k_{k}") for k in names))
+        conn.execute(sa.delete(table).where(where), [{f"k_{k}": r[k] for k in names} for r in keys])
+        return
+    # One statement per chunk of keys: a DBAPI executemany of DELETEs costs one round
+    # trip per row on PostgreSQL (psycopg2).
+    stmt = sa.delete(table).where(column.in_(sa.bindparam("keys", expanding=True)))
+    for start in range(0, len(values), _CHUNK):
+        conn.execute(stmt, {"keys": values[start : start + _CHUNK]})
 
 
 def _upsert(conn: Connection, target: Target, rows: list[dict[str, Any]]) -> None:
@@ -298,6 +312,12 @@ def _upsert(conn: Connection, target: Target, rows: list[dict[str, Any]]) -> Non
             )
         else:
             stmt = insert.on_conflict_do_nothing(index_elements=list(target.key))
+        if name == "postgresql" and len(rows) > 1:
+            # With RETURNING, SQLAlchemy sends many rows per INSERT (insertmanyvalues);
+            # without it psycopg2's executemany is one round trip per row. Keys are
+            # unique within a call (the batch keeps the last change per key), as
+            # ON CONFLICT DO UPDATE requires.
+            stmt = stmt.returning(table.c[target.key[0]])
         conn.execute(stmt, rows)
         return
     for row in rows:  # other databases: delete + insert inside the same transaction

@@ -163,3 +163,41 @@ def test_copies_take_the_source_tables_types(tmp_path, target_url):
     assert Decimal(str(row[1])) == Decimal("3.50")
     assert str(row[2]) == str(dt.date(2024, 1, 1))
     assert str(row[3]).startswith("1970-01-01 00:00:01.5")
+
+
+def test_a_large_batch_upserts_and_deletes_in_bulk_by_single_and_composite_keys(target_url):
+    sink = Sink(target_url)
+    creates = [event("c", n, n, name=f"p{n}", stock=n) for n in range(1, 2501)]
+    updates = [event("u", 2500 + n, n, name=f"q{n}", stock=-n) for n in range(1, 2501, 2)]
+    deletes = [event("d", 5000 + n, n, name="", stock=0) for n in range(1, 2501, 3)]
+    lines = []
+    for n in range(1, 1201):
+        image = {"order_id": n // 10, "line": n % 10, "qty": n}
+        key = {"order_id": n // 10, "line": n % 10}
+        op, before = ("d", image) if n % 4 == 0 else ("c", None)
+        after = None if op == "d" else image
+        lines.append(
+            ChangeEvent(
+                op=op,
+                source=source("lines"),
+                ts_ms=1,
+                key=key,
+                before=before,
+                after=after,
+                position=Position(10_000 + n, 0),
+            )
+        )
+    with sa.create_engine(target_url).begin() as conn:
+        conn.execute(sa.text(
+            "CREATE TABLE lines (order_id INTEGER, line INTEGER, qty INTEGER, "
+            "PRIMARY KEY (order_id, line))"
+        ))  # fmt: skip
+    result = sink.apply(records([*creates, *updates, *deletes, *lines]))
+    assert result.applied == len(creates) + len(updates) + len(deletes) + len(lines)
+    expected = {}
+    for n in range(1, 2501):
+        if n % 3 != 1:
+            expected[n] = (n, f"q{n}", -n) if n % 2 == 1 else (n, f"p{n}", n)
+    assert rows(target_url, "products") == [expected[k] for k in sorted(expected)]
+    kept = [(n // 10, n % 10, n) for n in range(1, 1201) if n % 4]
+    assert sorted(rows(target_url, "lines")) == sorted(kept)
