@@ -3,8 +3,10 @@
 Co-access clustering binds tables that are *used* together; ownership is about who
 *changes* them. A table whose every writing endpoint is routed to one context (and that
 is not already there) is moved to it: a price table only product endpoints write belongs
-with the products, an order-line table only the checkout writes belongs with the orders,
-however often read-only pages join it with something else.
+with the products, however often read-only pages join it with something else. A table
+whose rows are only ever created, never updated, is part of the aggregate it references:
+when the commands that create its rows also create a row of exactly one table it
+references (an order and its lines, in the checkout), it joins that table.
 
 Endpoints are routed for this pass like in `contexts`, by what they write (distinct tables
 first, executions second), with one weak extra signal: an HTTP endpoint whose URL names
@@ -49,10 +51,21 @@ def settle_by_writers(
         creators = [e for e in model.endpoints if model.creates.get(e, {}).get(table)]
         target = _unanimous(writers, addressed)
         if target is None and writers and set(creators) == set(writers):
-            # rows only ever created, never updated: a part of the aggregate it references
-            target = _unanimous(creators, routed)
-            if target is not None and not any(home.get(r) == target for r in references[table]):
-                target = None
+            # rows only ever created, never updated: a part of the aggregate it references,
+            # the parent created in the same commands if there is one (an order and its lines)
+            born_with = {
+                r
+                for r in references[table]
+                if r in home
+                and r != table
+                and all(model.creates.get(e, {}).get(r) for e in creators)
+            }
+            if len(born_with) == 1:
+                target = home[born_with.pop()]
+            else:
+                target = _unanimous(creators, routed)
+                if target is not None and not any(home.get(r) == target for r in references[table]):
+                    target = None
         if target is not None and target != home[table]:
             moved[table] = target
     return _regroup(moved)

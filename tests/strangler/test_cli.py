@@ -8,8 +8,10 @@ import sys
 
 from click.testing import CliRunner
 
+from analysis.mojo import mojofm
 from strangler import __version__
 from strangler.cli import COMMANDS, main
+from tests.analysis.test_monolith_traffic import EXPECTED
 
 
 def test_help_lists_every_verb_with_its_purpose():
@@ -54,6 +56,9 @@ def test_demo_serves_drives_traffic_and_analyzes_on_sqlite(tmp_path):
     tables = {t for ts in summary["contexts"].values() for t in ts}
     assert {"customers", "products", "orders", "stock_levels", "audit_log"} <= tables
     assert sorted(summary["extraction_order"]) == sorted(summary["contexts"])
+    # the demo's suggestion is the monolith's expected split (log + live schema)
+    split = {t: name for name, ts in summary["contexts"].items() for t in ts}
+    assert mojofm(split, EXPECTED) == 100
     assert (tmp_path / "analysis" / "report.md").exists()
     assert (tmp_path / "analysis" / "tables.dot").exists()
     endpoints = {json.loads(line)["endpoint"] for line in (tmp_path / "sql.jsonl").open()}
