@@ -306,6 +306,7 @@ def _upsert(conn: Connection, target: Target, rows: list[dict[str, Any]]) -> Non
     if name in ("sqlite", "postgresql"):
         insert = (sqlite.insert if name == "sqlite" else postgresql.insert)(table)
         others = [c for c in rows[0] if c not in target.key]
+        stmt: Any
         if others:
             stmt = insert.on_conflict_do_update(
                 index_elements=list(target.key), set_={c: insert.excluded[c] for c in others}
