@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -175,6 +176,36 @@ class Proxy:
 
     def close(self) -> None:
         self.conn.close()
+
+
+class Spawned:
+    """A server process of ours (nginx, Envoy) listening on 127.0.0.1:`port`."""
+
+    port: int
+    proc: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def per_table(tmp_path: Any, name: str, make: Callable[[Any, Any], Any]) -> Iterator[Any]:
+    """Yield a starter of servers built from a route table, each in its own folder; stop all."""
+    made: list[Any] = []
+
+    def start(table: Any) -> Any:
+        workdir = tmp_path / f"{name}{len(made)}"
+        workdir.mkdir()
+        made.append(make(workdir, table))
+        return made[-1]
+
+    yield start
+    for server in made:
+        server.stop()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from strangler.cli import main
 from tests.router.conftest import TOKEN, Proxy
-from tests.router.test_export_nginx import free_port, wait_port
+from tests.services._common import free_port, wait_port
 
 
 @pytest.fixture

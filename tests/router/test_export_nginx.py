@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.client
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -16,29 +15,13 @@ import pytest
 
 from router.export.nginx import render, standalone
 from router.table import Route, RouteTable, Upstream
-from tests.router.conftest import Admin, Proxy
+from tests.router.conftest import Admin, Proxy, Spawned, per_table
+from tests.services._common import free_port, wait_port
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.02)
-    raise AssertionError(f"nothing listens on {port}")
-
-
-class Nginx:
+class Nginx(Spawned):
     def __init__(self, prefix: Path, table: RouteTable) -> None:
         self.prefix = prefix
         self.port = free_port()
@@ -58,30 +41,12 @@ class Nginx:
         subprocess.run([NGINX, "-p", str(self.prefix), "-c", str(self.conf), "-s", "reload"],
                        check=True, capture_output=True)  # fmt: skip
 
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
 
 @pytest.fixture
 def nginx(tmp_path) -> Iterator[callable]:
     if not Path(NGINX).exists():
         pytest.fail("nginx is not installed (scripts/ensure-services.sh installs it)")
-    made: list[Nginx] = []
-
-    def start(table: RouteTable) -> Nginx:
-        prefix = tmp_path / f"nginx{len(made)}"
-        prefix.mkdir()
-        made.append(Nginx(prefix, table))
-        return made[-1]
-
-    yield start
-    for n in made:
-        n.stop()
+    yield from per_table(tmp_path, "nginx", Nginx)
 
 
 ROUTES = [
