@@ -6,8 +6,9 @@ full before-images) and a logical replication slot; nothing is installed on the 
 order) and `ack` sends flush feedback so the server can free WAL; when idle, feedback
 follows the server's keepalive position (a heartbeat), so an idle captured database does
 not pin WAL. Positions are (commit LSN, index within the transaction).
-This capture streams from the slot's creation (Debezium's `no_data` mode): it takes no
-initial snapshot.
+`run` first takes the initial snapshot in the slot's exported snapshot (cdc/snapshot_pg.py);
+once streaming, `snapshot` requests reach the capture through the signal table and are
+read as incremental snapshots between watermarks (cdc/snapshot_incremental.py).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from cdc.errors import CdcError
 from cdc.event import ChangeEvent, Column, Source, row_changes
 from cdc.pg_catalog import ORIGIN_TABLE, PgCatalog
 from cdc.position import Position
+from cdc.snapshot_incremental import HIGH, LOW, SIGNAL_TABLE, STATE_TABLE, IncrementalSnapshot
 from cdc.snapshot_pg import PgSnapshot, create_slot_with_snapshot
 
 UNAVAILABLE = "__debezium_unavailable_value"
@@ -43,6 +45,7 @@ class PgBatch:
     chunk: None = None
     last_change_id: int | None = None
     snapshot_state: str | None = None
+    incremental_state: str | None = None
 
 
 @dataclass
@@ -95,13 +98,20 @@ class PgCapture(PgCatalog):
         self._ready: list[tuple[pgoutput.Commit, _Txn]] = []
         self._ready_changes = 0
         self._columns: dict[int, tuple[pgoutput.Relation, tuple[Column, ...]]] = {}
+        self._incremental: IncrementalSnapshot | None = None
+        self._signal_relid: int | None = None
+        self._signals: list[tuple[int, list[str]]] = []  # in the open transaction
+        self._chunks: list[tuple[int, list[ChangeEvent]]] = []  # (place in _ready, rows)
+        self._requested = 0  # the signal this process wrote and waits for
 
     def teardown(self) -> None:
         """Drop the slot (freeing its WAL), the publication and the snapshot marker."""
         self.close_stream()
         self._drop_slot()
-        if self._query("SELECT to_regclass('_cdc_pg_snapshot')")[0][0]:
-            self._query("DELETE FROM _cdc_pg_snapshot WHERE slot = %s", (self.slot,))
+        for table in ("_cdc_pg_snapshot", SIGNAL_TABLE, STATE_TABLE):
+            if self._query("SELECT to_regclass(%s)", (table,))[0][0]:
+                self._query(sql.SQL("DELETE FROM {} WHERE slot = %s").format(
+                    sql.Identifier(table)), (self.slot,))  # fmt: skip
         drop = sql.SQL("DROP PUBLICATION IF EXISTS {}")
         self._query(drop.format(sql.Identifier(self.publication)))
         self._query("DROP TABLE IF EXISTS _cdc_origin")
@@ -120,12 +130,10 @@ class PgCapture(PgCatalog):
         return None
 
     def request_snapshot(self, tables: Sequence[str] | None = None) -> list[str]:
-        """Start (or resume) the initial snapshot in the slot's exported snapshot."""
+        """Start (or resume) the initial snapshot in the slot's exported snapshot; once
+        streaming, record an incremental snapshot request in the signal table instead."""
         if self.has_position():
-            raise CdcError(
-                "this PostgreSQL source is already streaming; for a new snapshot run "
-                "`strangler cdc teardown` and `setup` again, then `run`"
-            )
+            return self._signal(tables)
         described = [self._describe(t) for t in self.tables()]
         rows = self._query(
             "SELECT state, reserved FROM _cdc_pg_snapshot WHERE slot = %s", (self.slot,)
@@ -148,6 +156,38 @@ class PgCapture(PgCatalog):
                 (self.slot, self._snapshot.saved_state()),
             )
         return [t.name for t in described]
+
+    def _signal(self, tables: Sequence[str] | None) -> list[str]:
+        captured = self.tables()
+        chosen = []
+        for name in tables or captured:
+            match = [t for t in captured if name in (t, t.rpartition(".")[2])]
+            if not match:
+                raise CdcError(f"table {name!r} is not captured by slot {self.slot!r}")
+            chosen.append(match[0])
+        self.ensure_signal_table()
+        rows = self._query(
+            sql.SQL("INSERT INTO {} (slot, tables) VALUES (%s, %s) RETURNING id").format(
+                sql.Identifier(SIGNAL_TABLE)), (self.slot, json.dumps(chosen)),
+        )  # fmt: skip
+        self._requested = int(rows[0][0])
+        return [t.rpartition(".")[2] for t in chosen]
+
+    def slot_active(self) -> bool:
+        """Tell whether a process (a `run`) is streaming from the slot right now."""
+        rows = self._query(
+            "SELECT active FROM pg_replication_slots WHERE slot_name = %s", (self.slot,)
+        )
+        return bool(rows and rows[0][0])
+
+    def incremental(self) -> IncrementalSnapshot:
+        if self._incremental is None:
+            self._incremental = IncrementalSnapshot(self.conn, self.slot, self.prefix, self.db_name)
+        return self._incremental
+
+    def reload_incremental(self) -> None:
+        """Read the incremental snapshot's progress again (another process moves it)."""
+        self._incremental = None
 
     def pending_changes(self) -> dict[str, int]:
         """Report {"(stream)": 1} until the stream has passed a heartbeat written now.
@@ -173,9 +213,19 @@ class PgCapture(PgCatalog):
         return int(rows[0][0])
 
     def snapshot_progress(self) -> dict[str, tuple[int, bool]]:
-        if self._snapshot is None:
-            return {}
-        return dict(self._snapshot.progress)
+        if self._snapshot is not None:
+            return dict(self._snapshot.progress)
+        incremental = self.incremental()
+        if incremental.state["signal"] < self._requested:  # the stream has not reached it
+            return {name: (0, False) for name in self._requested_tables()}
+        return incremental.progress()
+
+    def _requested_tables(self) -> list[str]:
+        rows = self._query(
+            sql.SQL("SELECT tables FROM {} WHERE id = %s").format(sql.Identifier(SIGNAL_TABLE)),
+            (self._requested,),
+        )
+        return [t.rpartition(".")[2] for t in json.loads(rows[0][0])] if rows else []
 
     def state(self, name: str) -> str | None:
         return "slot"
@@ -232,46 +282,73 @@ class PgCapture(PgCatalog):
             self._snapshot = None
             self._query("UPDATE _cdc_pg_snapshot SET done = true WHERE slot = %s", (self.slot,))
         cur = self._stream()
+        incremental = self.incremental()
+        incremental.open_chunk(chunk_rows or 2000, self._describe)
         deadline = time.monotonic() + wait_s
         while self._ready_changes < max_changes:
             message = cur.read_message()
             if message is None:
-                if self._ready or time.monotonic() >= deadline:
+                if self._ready or self._chunks or time.monotonic() >= deadline:
                     break
                 select.select([cur], [], [], max(0.0, deadline - time.monotonic()))
                 continue
             self._consume(pgoutput.decode(message.payload))
         ready, self._ready, self._ready_changes = self._ready, [], 0
+        chunks, self._chunks = self._chunks, []
         events: list[ChangeEvent] = []
         counts: dict[str, int] = {}
-        for commit, txn in ready:
+        for place, (commit, txn) in enumerate(ready):
+            while chunks and chunks[0][0] == place:  # snapshot rows at their watermark
+                events.extend(chunks.pop(0)[1])
             for index, (relation, change) in enumerate(txn.changes):
                 events.extend(self._events(relation, change, txn, commit, index * 3))
                 counts[relation.name] = counts.get(relation.name, 0) + 1
+        for _, rows in chunks:
+            events.extend(rows)
         flush = ready[-1][0].end_lsn if ready else None
         if flush is None and self._open is None and self._heartbeat_seen > self._flushed:
             flush = self._heartbeat_seen  # idle: a heartbeat lets the server free WAL
         if not ready and time.monotonic() - self._last_heartbeat > HEARTBEAT_INTERVAL_S:
             self.heartbeat()
-        return PgBatch(tuple(events), flush, tuple(counts.items()))
+        return PgBatch(
+            tuple(events), flush, tuple(counts.items()),
+            incremental_state=incremental.saved_state(),
+        )  # fmt: skip
 
     def _consume(self, item: Any) -> None:
         if isinstance(item, pgoutput.LogicalMessage):
             if item.prefix == HEARTBEAT:
                 self._heartbeat_seen = max(self._heartbeat_seen, item.lsn)
+            elif item.prefix in (LOW, HIGH):
+                rows = self.incremental().on_message(item)
+                if rows is not None:
+                    self._chunks.append((len(self._ready), rows))
         elif isinstance(item, pgoutput.Relation):
             self._relations[item.relid] = item
             self._keys.pop(item.relid, None)
+            if item.name == SIGNAL_TABLE:
+                self._signal_relid = item.relid
         elif isinstance(item, pgoutput.Begin):
             self._open = _Txn(item)
         elif isinstance(item, pgoutput.Commit) and self._open is not None:
+            if self._signals:
+                for signal_id, tables in self._signals:
+                    self.incremental().on_signal(signal_id, tables)
+                self._signals = []
+            if self._incremental is not None and self._incremental.chunk is not None:
+                self._incremental.on_commit(
+                    self._open.begin.xid, self._open.changes, self._primary_key
+                )
             origin_marked = any(rel.name == ORIGIN_TABLE for rel, _ in self._open.changes)
             if self._open.changes and not origin_marked:
                 self._ready.append((item, self._open))
                 self._ready_changes += len(self._open.changes)
             self._open = None
         elif isinstance(item, pgoutput.Change | pgoutput.Truncate) and self._open is not None:
-            if isinstance(item, pgoutput.Truncate):
+            if isinstance(item, pgoutput.Change) and item.relid == self._signal_relid:
+                if item.new is not None and item.new[1] == self.slot:  # (id, slot, tables, ..)
+                    self._signals.append((int(item.new[0]), json.loads(item.new[2])))
+            elif isinstance(item, pgoutput.Truncate):
                 for relid in item.relids:
                     self._open.changes.append((self._relations[relid], item))
             else:
@@ -337,6 +414,8 @@ class PgCapture(PgCatalog):
                 "UPDATE _cdc_pg_snapshot SET state = %s WHERE slot = %s",
                 (batch.snapshot_state, self.slot),
             )
+        if getattr(batch, "incremental_state", None):
+            self.incremental().save(batch.incremental_state)
         if batch.flush_lsn and self._cur is not None:
             self._cur.send_feedback(flush_lsn=batch.flush_lsn, reply=True)
             self._flushed = max(self._flushed, batch.flush_lsn)

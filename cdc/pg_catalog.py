@@ -11,6 +11,7 @@ from psycopg2 import sql
 
 from cdc import pgoutput
 from cdc.errors import CdcError
+from cdc.snapshot_incremental import CREATE_TABLES, SIGNAL_TABLE
 from cdc.snapshot_pg import SnapshotTable
 
 ORIGIN_TABLE = "_cdc_origin"
@@ -52,7 +53,9 @@ class PgCatalog:
         self._query(
             "CREATE TABLE IF NOT EXISTS _cdc_origin (id bigserial PRIMARY KEY, marker text)"
         )
-        published = [*tables, ORIGIN_TABLE]
+        for create in CREATE_TABLES:  # `snapshot` requests and their progress
+            self._query(create)
+        published = [*tables, ORIGIN_TABLE, SIGNAL_TABLE]
         names = sql.SQL(", ").join(sql.Identifier(*t.split(".")) for t in published)
         if self._query("SELECT 1 FROM pg_publication WHERE pubname = %s", (self.publication,)):
             self._query(sql.SQL("ALTER PUBLICATION {} SET TABLE {}").format(
@@ -73,6 +76,15 @@ class PgCatalog:
                 (self.slot,),
             )
         return list(tables)
+
+    def ensure_signal_table(self) -> None:
+        """Create and publish the signal table (for a capture set up before it existed)."""
+        for create in CREATE_TABLES:
+            self._query(create)
+        query = "SELECT 1 FROM pg_publication_tables WHERE pubname = %s AND tablename = %s"
+        if not self._query(query, (self.publication, SIGNAL_TABLE)):
+            self._query(sql.SQL("ALTER PUBLICATION {} ADD TABLE {}").format(
+                sql.Identifier(self.publication), sql.Identifier(SIGNAL_TABLE)))  # fmt: skip
 
     def _slot_exists(self) -> bool:
         query = "SELECT 1 FROM pg_replication_slots WHERE slot_name = %s"
@@ -102,7 +114,7 @@ class PgCatalog:
             " ORDER BY 1",
             (self.publication,),
         )
-        return [r[0] for r in rows if r[0].split(".")[-1] != ORIGIN_TABLE]
+        return [r[0] for r in rows if r[0].split(".")[-1] not in (ORIGIN_TABLE, SIGNAL_TABLE)]
 
     def _describe(self, qualified: str) -> SnapshotTable:
         schema, _, name = qualified.partition(".")

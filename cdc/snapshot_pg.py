@@ -111,64 +111,76 @@ class PgSnapshot:
     def _read(
         self, table: SnapshotTable, last_key: list[Any] | None, limit: int
     ) -> list[tuple[tuple[Any, ...], tuple[Any, ...]]]:
-        # Qualified with the alias: a bare name in ORDER BY would pick the ::text output column.
-        key_cols = sql.SQL(", ").join(sql.Identifier("t", k) for k in table.key)
-        key_text = sql.SQL(", ").join(
-            sql.SQL("{}::text").format(sql.Identifier(k)) for k in table.key
-        )
-        columns = sql.SQL(", ").join(
-            sql.SQL("{}::text").format(sql.Identifier(c.name)) for c in table.columns
-        )
-        where = sql.SQL("")
-        args: list[Any] = []
-        if last_key is not None:
-            marks = sql.SQL(", ").join(sql.Placeholder() for _ in table.key)
-            where = sql.SQL("WHERE ({}) > ({})").format(key_cols, marks)
-            args = list(last_key)
-        query = sql.SQL("SELECT {}, {} FROM {} AS t {} ORDER BY {} LIMIT %s").format(
-            key_text, columns, sql.Identifier(table.schema, table.name), where, key_cols
-        )
-        with self.conn.cursor() as cur:
-            cur.execute(query, (*args, limit))
-            fetched = cur.fetchall()
-        width = len(table.key)
-        return [(tuple(r[:width]), tuple(r[width:])) for r in fetched]
+        return read_chunk(self.conn, table, last_key, limit)
 
     def _events(
         self, table: SnapshotTable, rows: list[tuple[tuple[Any, ...], tuple[Any, ...]]],
         prefix: str, db: str,
     ) -> list[ChangeEvent]:  # fmt: skip
-        now = int(time.time() * 1000)
-        columns = tuple(
-            Column(c.name, c.kind, c.scale, int_bits=pgoutput.INT_BITS.get(c.type_oid, 64))
-            for c in table.columns
-        )
-        events = []
-        for _, raw in rows:
-            self.rows += 1
-            after = {
-                c.name: types.encode(c.kind, pgoutput.to_python(c, v), c.scale)
-                for c, v in zip(table.columns, raw, strict=True)
-            }
-            sequence = json.dumps([str(self.lsn), str(self.rows)], separators=(",", ":"))
-            source = Source(
-                name=prefix, db=db, schema=table.schema, table=table.name, ts_ms=now,
-                snapshot="first" if self.rows == 1 else "true", lsn=self.lsn, sequence=sequence,
-            )  # fmt: skip
-            events.append(
-                ChangeEvent(
-                    op="r",
-                    source=source,
-                    ts_ms=now,
-                    key={k: after[k] for k in table.key},
-                    after=after,
-                    position=Position(self.lsn, self.rows),
-                    columns=columns,
-                    key_columns=table.key,
-                )
-            )
+        events = read_events(table, [raw for _, raw in rows], prefix, db, self.lsn, self.rows)
+        self.rows += len(events)
         return events
 
     def finish(self) -> None:
         self.conn.commit()
         self.conn.close()
+
+
+def read_chunk(
+    conn: Any, table: SnapshotTable, last_key: Sequence[Any] | None, limit: int
+) -> list[tuple[tuple[Any, ...], tuple[Any, ...]]]:
+    """Read up to `limit` rows after `last_key` in key order: [(key as text, row as text)]."""
+    # Qualified with the alias: a bare name in ORDER BY would pick the ::text output column.
+    key_cols = sql.SQL(", ").join(sql.Identifier("t", k) for k in table.key)
+    key_text = sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(k)) for k in table.key)
+    columns = sql.SQL(", ").join(
+        sql.SQL("{}::text").format(sql.Identifier(c.name)) for c in table.columns
+    )
+    where = sql.SQL("")
+    args: list[Any] = []
+    if last_key is not None:
+        marks = sql.SQL(", ").join(sql.Placeholder() for _ in table.key)
+        where = sql.SQL("WHERE ({}) > ({})").format(key_cols, marks)
+        args = list(last_key)
+    query = sql.SQL("SELECT {}, {} FROM {} AS t {} ORDER BY {} LIMIT %s").format(
+        key_text, columns, sql.Identifier(table.schema, table.name), where, key_cols
+    )
+    with conn.cursor() as cur:
+        cur.execute(query, (*args, limit))
+        fetched = cur.fetchall()
+    width = len(table.key)
+    return [(tuple(r[:width]), tuple(r[width:])) for r in fetched]
+
+
+def read_events(
+    table: SnapshotTable, rows: Sequence[tuple[Any, ...]], prefix: str, db: str, lsn: int,
+    index: int, mark: str | None = None,
+) -> list[ChangeEvent]:  # fmt: skip
+    """Turn rows read as text into `r` events at positions (lsn, index + 1), (lsn, index + 2)...
+
+    `mark` is source.snapshot for every row; by default "first" for position 1, else "true".
+    """
+    now = int(time.time() * 1000)
+    columns = tuple(
+        Column(c.name, c.kind, c.scale, int_bits=pgoutput.INT_BITS.get(c.type_oid, 64))
+        for c in table.columns
+    )
+    events = []
+    for raw in rows:
+        index += 1
+        after = {
+            c.name: types.encode(c.kind, pgoutput.to_python(c, v), c.scale)
+            for c, v in zip(table.columns, raw, strict=True)
+        }
+        source = Source(
+            name=prefix, db=db, schema=table.schema, table=table.name, ts_ms=now,
+            snapshot=mark or ("first" if index == 1 else "true"), lsn=lsn,
+            sequence=json.dumps([str(lsn), str(index)], separators=(",", ":")),
+        )  # fmt: skip
+        key = {k: after[k] for k in table.key}
+        event = ChangeEvent(
+            op="r", source=source, ts_ms=now, key=key, after=after,
+            position=Position(lsn, index), columns=columns, key_columns=table.key,
+        )  # fmt: skip
+        events.append(event)
+    return events

@@ -234,24 +234,42 @@ def snapshot(
     Chunks are read by primary key, each consistent with the change log at its read,
     so streaming changes interleave correctly. Resumable: an interrupted snapshot
     continues after the last published chunk. Does not apply anything (see `run`).
+
+    On a PostgreSQL source that is already streaming this is an incremental snapshot:
+    the request is recorded in the source's _cdc_pg_signal table and the process that
+    holds the slot reads the tables chunk by chunk between low and high watermarks
+    written into the WAL, while streaming goes on. If a `run` holds the slot, this
+    waits until that run has published the snapshot; otherwise it streams the slot
+    itself (publishing the changes too) until the snapshot is published.
     """
+    from cdc.capture_pg import PgCapture
     from cdc.pipeline import Pipeline
 
     with _errors():
         cfg = _config(source=source, transport=transport, prefix=prefix)
         capture = _capture(cfg)
         chosen = capture.request_snapshot(list(_split(tables) or ()))
-        pipeline = Pipeline(_transport(cfg), capture=capture, options=_options(cfg))
+        streaming = isinstance(capture, PgCapture) and capture.has_position()
         stop = _stop_on_sigterm()
-        with _snapshot_bar(capture) as update:
-            while not stop.is_set():
-                published, _ = pipeline.capture_once()
-                update(None)
-                progress = capture.snapshot_progress()
-                if not published and all(progress[t][1] for t in chosen):
-                    break
-        rows = sum(capture.snapshot_progress()[t][0] for t in chosen)
+        if streaming and capture.slot_active():
+            click.echo(f"requested: the process streaming slot {capture.slot} publishes it")
+            while not stop.is_set() and not _done(capture.snapshot_progress(), chosen):
+                stop.wait(0.5)
+                capture.reload_incremental()
+        else:
+            pipeline = Pipeline(_transport(cfg), capture=capture, options=_options(cfg))
+            with _snapshot_bar(capture) as update:
+                while not stop.is_set():
+                    published, _ = pipeline.capture_once()
+                    update(None)
+                    if (streaming or not published) and _done(capture.snapshot_progress(), chosen):
+                        break
+        rows = sum(capture.snapshot_progress().get(t, (0, False))[0] for t in chosen)
         click.echo(f"snapshot of {', '.join(chosen)}: {rows} rows published")
+
+
+def _done(progress: dict[str, tuple[int, bool]], tables: list[str]) -> bool:
+    return all(progress.get(t, (0, False))[1] for t in tables)
 
 
 @cdc.command(short_help="Capture, publish and apply changes until stopped.")
