@@ -391,3 +391,42 @@ def test_cli_snapshot_of_a_streaming_source_publishes_the_table_by_itself(source
                            env=env)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert checksum(url, "notes") == checksum(dst, "notes")
+
+
+def test_cli_snapshot_is_published_by_the_run_that_holds_the_slot(source, tmp_path):
+    from click.testing import CliRunner
+
+    from strangler.cli.cdc import cdc
+
+    url, engine, capture = source
+    run_sql(engine, *[f"INSERT INTO notes VALUES ({i}, 'old {i}')" for i in range(40)])
+    capture.setup(["notes"])
+    dst = f"sqlite:///{tmp_path / 'svc.db'}"
+    log = EmbeddedLog(tmp_path / "log.db")
+    running = PgCapture(url, prefix="pg", slot=capture.slot)
+    pipeline = Pipeline(log, capture=running, sink=Sink(dst, source=url),
+                        options=Options(chunk_rows=15))  # fmt: skip
+    stop = threading.Event()
+    thread = threading.Thread(target=pipeline.run, args=(stop,), kwargs={"idle_sleep_s": 0.05})
+    thread.start()
+    try:
+        for _ in range(100):
+            if capture.slot_active():
+                break
+            stop.wait(0.1)
+        args = ["snapshot", "--source", url, "--tables", "notes"]
+        result = CliRunner().invoke(cdc, args, env={"STRANGLER_CDC_SLOT": capture.slot})
+        assert result.exit_code == 0, result.output
+        assert f"the process streaming slot {capture.slot} publishes it" in result.output
+        assert "snapshot of notes: 40 rows published" in result.output
+        run_sql(engine, "UPDATE notes SET body = 'after' WHERE id = 3")
+        for _ in range(100):
+            if checksum(url, "notes") == checksum(dst, "notes"):
+                break
+            stop.wait(0.1)
+    finally:
+        stop.set()
+        thread.join()
+        pipeline.close()
+        running.close()
+    assert checksum(url, "notes") == checksum(dst, "notes")
