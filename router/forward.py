@@ -43,22 +43,45 @@ def new_traceparent(random_hex: bytes | None = None) -> bytes:
 
 
 def request_headers(headers: Headers, client_ip: str, scheme: str) -> tuple[Headers, str]:
-    """Return the headers to send upstream and the request id (kept or created)."""
-    out = strip_hop_by_hop(headers)
-    random_hex = secrets.token_hex(40).encode()  # one read of the OS's randomness
-    request_id = get(out, b"x-request-id")
-    if not request_id:
-        request_id = random_hex[48:]
-        out.append((b"x-request-id", request_id))
-    if not get(out, b"traceparent"):
-        out.append((b"traceparent", new_traceparent(random_hex[:48])))
-    prior = get(out, b"x-forwarded-for")
-    chain = prior + b", " + client_ip.encode() if prior else client_ip.encode()
-    host = get(out, b"host")
-    out = [(k, v) for k, v in out if k.lower() not in (b"x-forwarded-for", b"x-forwarded-proto")]
-    out.append((b"x-forwarded-for", chain))
+    """Return the headers to send upstream and the request id (kept or created).
+
+    One pass over the headers: this runs for every request.
+    """
+    named = {
+        token.strip().lower()
+        for k, v in headers
+        if k.lower() == b"connection"
+        for token in v.split(b",")
+    }
+    out: Headers = []
+    request_id = trace = prior = host = forwarded_host = None
+    for k, v in headers:
+        name = k.lower()
+        if name in HOP_BY_HOP or name in named or name == b"x-forwarded-proto":
+            continue
+        if name == b"x-forwarded-for":
+            prior = v if prior is None else prior
+            continue
+        if name == b"x-request-id" and request_id is None:
+            request_id = v
+        elif name == b"traceparent" and trace is None:
+            trace = v
+        elif name == b"host" and host is None:
+            host = v
+        elif name == b"x-forwarded-host" and forwarded_host is None:
+            forwarded_host = v
+        out.append((k, v))
+    if not request_id or not trace:
+        random_hex = secrets.token_hex(40).encode()  # one read of the OS's randomness
+        if not request_id:
+            request_id = random_hex[48:]
+            out.append((b"x-request-id", request_id))
+        if not trace:
+            out.append((b"traceparent", new_traceparent(random_hex[:48])))
+    client = client_ip.encode()
+    out.append((b"x-forwarded-for", prior + b", " + client if prior else client))
     out.append((b"x-forwarded-proto", scheme.encode()))
-    if host and not get(out, b"x-forwarded-host"):
+    if host and not forwarded_host:
         out.append((b"x-forwarded-host", host))
     return out, request_id.decode("latin-1")
 
