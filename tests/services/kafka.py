@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -19,8 +20,8 @@ import signal
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,13 @@ class KafkaBroker:
 
     bootstrap: str
     log: Path | None = None
+    restarter: Callable[[], None] | None = field(default=None, compare=False, repr=False)
+
+    def restart(self) -> None:
+        """Stop the broker and start it again on the same ports and log dir (private only)."""
+        if self.restarter is None:
+            pytest.skip(f"{SERVICE}: cannot restart a cluster given by {ENV_BOOTSTRAP}")
+        self.restarter()
 
     def unique_topic(self, prefix: str = "test") -> str:
         """Return a topic name no other test uses, so tests sharing the broker don't mix."""
@@ -115,8 +123,10 @@ class _Node:
     process: subprocess.Popen[bytes]
     broker: KafkaBroker
     archive: _ClassArchive
+    java: list[str]  # the JVM and its options, without the class-data archive flags
+    config: Path
 
-    def stop(self) -> None:
+    def _terminate(self) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
@@ -125,7 +135,43 @@ class _Node:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         self.archive.publish(clean_exit=self.process.returncode in (0, 143, -15))
+
+    def stop(self) -> None:
+        self._terminate()
         shutil.rmtree(self.root, ignore_errors=True)
+
+    def restart(self) -> None:
+        """Stop the broker cleanly (SIGTERM) and start it again with the same config."""
+        self._terminate()
+        assert self.broker.log is not None
+        self.process = _launch(
+            self.root, [*self.java, *self.archive.use_flags(), "kafka.Kafka", str(self.config)]
+        )
+        if not _wait_ready(self, self.broker.log.stat().st_size):
+            broken(SERVICE, f"broker did not come back after a restart (exit code "
+                   f"{self.process.poll()})", self.broker.log)  # fmt: skip
+
+
+def _launch(root: Path, command: list[str]) -> subprocess.Popen[bytes]:
+    with (root / "stdout.log").open("ab") as out:
+        return subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, preexec_fn=die_with_parent(signal.SIGTERM),
+        )  # fmt: skip
+
+
+def _wait_ready(node: _Node, log_offset: int) -> bool:
+    """Wait until the broker logged READY_LINE after ``log_offset`` and takes connections."""
+    log = node.broker.log
+    assert log is not None
+    port = int(node.broker.bootstrap.rpartition(":")[2])
+
+    def ready() -> bool:
+        with log.open("rb") as text:
+            text.seek(log_offset)
+            return READY_LINE.encode() in text.read() and port_open(port)
+
+    return wait_until(ready, lambda: node.process.poll() is None, 90)
 
 
 @dataclass(frozen=True)
@@ -195,18 +241,10 @@ def start_broker() -> _Node:
     if fmt.returncode != 0:
         broken(SERVICE, f"StorageTool format exited {fmt.returncode}: "
                f"{(fmt.stderr or fmt.stdout).strip()[-2000:]}", log)  # fmt: skip
-    with (root / "stdout.log").open("ab") as out:
-        process = subprocess.Popen(
-            [*base, *archive.broker_flags(), "kafka.Kafka", str(config)],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-            preexec_fn=die_with_parent(signal.SIGTERM),
-        )  # fmt: skip
-    node = _Node(root, process, KafkaBroker(f"127.0.0.1:{port}", log), archive)
-
-    def ready() -> bool:
-        return READY_LINE in log.read_text(errors="replace") and port_open(port)
-
-    if not wait_until(ready, lambda: process.poll() is None, 90):
+    process = _launch(root, [*base, *archive.broker_flags(), "kafka.Kafka", str(config)])
+    node = _Node(root, process, KafkaBroker(f"127.0.0.1:{port}", log), archive, base, config)
+    node.broker = dataclasses.replace(node.broker, restarter=node.restart)
+    if not _wait_ready(node, 0):
         code = process.poll()
         if code is None:
             os.killpg(process.pid, signal.SIGKILL)
