@@ -259,6 +259,8 @@ class PgCapture(PgCatalog):
             self._repl.close()
         self._repl = self._cur = None
         self._open, self._ready, self._ready_changes = None, [], 0
+        # The stream restarts at the acknowledged position: so does the incremental snapshot.
+        self._chunks, self._signals, self._incremental = [], [], None
 
     def next_batch(
         self, max_changes: int = 1000, chunk_rows: int = 0, wait_s: float = 0.1
