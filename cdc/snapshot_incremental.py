@@ -56,6 +56,7 @@ ALL: Key = ("*all*",)  # a truncate touches every key
 @dataclass
 class _Chunk:
     id: str
+    name: str  # as queued: "schema.table"
     table: SnapshotTable
     rows: dict[Key, tuple[Any, ...]]  # key as text -> row as text, in key order
     last_key: list[Any] | None
@@ -105,7 +106,7 @@ class IncrementalSnapshot:
         for name in tables:
             self.state["tables"] = [t for t in self.state["tables"] if t["name"] != name]
             self.state["tables"].append({"name": name, "last_key": None, "rows": 0, "done": False})
-            if self.chunk is not None and self.chunk.table.name == name.rpartition(".")[2]:
+            if self.chunk is not None and self.chunk.name == name:
                 self.chunk = None  # restart that table from its first key
         self.dirty = True
 
@@ -139,9 +140,10 @@ class IncrementalSnapshot:
             self._query("COMMIT")
         self._emit(HIGH, chunk_id)
         in_progress = {int(x) & 0xFFFFFFFF for x in snapshot.split(":")[2].split(",") if x}
+        last_key = list(rows[-1][0]) if rows else entry["last_key"]
         self.chunk = _Chunk(
-            chunk_id, table, dict(rows), list(rows[-1][0]) if rows else entry["last_key"],
-            len(rows) >= chunk_rows, in_progress,
+            chunk_id, entry["name"], table, dict(rows), last_key, len(rows) >= chunk_rows,
+            in_progress,
         )  # fmt: skip
 
     def _emit(self, prefix: str, chunk_id: str) -> None:
@@ -187,7 +189,7 @@ class IncrementalSnapshot:
             chunk.touched.clear()
             return None
         self.chunk = None
-        entry = next(t for t in self.state["tables"] if not t["done"])
+        entry = next(t for t in self.state["tables"] if t["name"] == chunk.name)
         events = read_events(
             chunk.table, list(chunk.rows.values()), self.prefix, self.db, message.lsn, 0,
             mark="incremental",
