@@ -13,8 +13,9 @@ its tables. Each table is then read in chunks by primary key while streaming goe
 When the stream reaches the low watermark the window opens: a change committed inside the
 window to a key of the chunk drops that key from the chunk, since the stream's event is
 newer. At the high watermark the rows left are emitted as op 'r' (source.snapshot
-"incremental") at positions (high watermark LSN, i), between the transactions before and
-after it, so a sink applies them in order and a stale row never overwrites a newer one.
+"incremental") at positions (high watermark LSN - 1, i) (see read_events), between the
+transactions before and after it, so a sink applies them in order and a stale row never
+overwrites a newer one.
 One more case drops keys: a transaction whose commit record precedes the low watermark but
 which was not yet visible to the chunk's read (the short step between writing a commit
 record and leaving the proc array). While the chunk is open the capture notes which

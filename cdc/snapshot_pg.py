@@ -156,9 +156,14 @@ def read_events(
     table: SnapshotTable, rows: Sequence[tuple[Any, ...]], prefix: str, db: str, lsn: int,
     index: int, mark: str | None = None,
 ) -> list[ChangeEvent]:  # fmt: skip
-    """Turn rows read as text into `r` events at positions (lsn, index + 1), (lsn, index + 2)...
+    """Turn rows read as text into `r` events at positions (lsn - 1, index + 1), ...
 
-    `mark` is source.snapshot for every row; by default "first" for position 1, else "true".
+    `lsn` is where the rows belong in the stream (the slot's consistent point, or a high
+    watermark's LSN, which PostgreSQL reports as the end of its record). A transaction
+    whose commit record starts right there has `lsn` as its commit LSN, and its events
+    must sort after the rows: hence lsn - 1, which no commit before it can reach (WAL
+    records are 8-byte aligned). `mark` is source.snapshot for every row; by default
+    "first" for the first row of the snapshot, else "true".
     """
     now = int(time.time() * 1000)
     columns = tuple(
@@ -175,12 +180,12 @@ def read_events(
         source = Source(
             name=prefix, db=db, schema=table.schema, table=table.name, ts_ms=now,
             snapshot=mark or ("first" if index == 1 else "true"), lsn=lsn,
-            sequence=json.dumps([str(lsn), str(index)], separators=(",", ":")),
+            sequence=json.dumps([str(lsn - 1), str(index)], separators=(",", ":")),
         )  # fmt: skip
         key = {k: after[k] for k in table.key}
         event = ChangeEvent(
             op="r", source=source, ts_ms=now, key=key, after=after,
-            position=Position(lsn, index), columns=columns, key_columns=table.key,
+            position=Position(lsn - 1, index), columns=columns, key_columns=table.key,
         )  # fmt: skip
         events.append(event)
     return events

@@ -326,6 +326,13 @@ def test_incremental_snapshot_under_concurrent_writes_converges_and_never_goes_b
     values = [json.loads(r.message.value) for r in records if r.message.value]
     reads = [v for v in values if v["op"] == "r"]
     assert len(reads) > 1000 and {v["source"]["snapshot"] for v in reads} == {"incremental"}
+    latest: dict[int, list[int]] = {}
+    for record in records:  # per partition, positions only go up (the sink relies on it)
+        if record.message.value:
+            sequence = json.loads(json.loads(record.message.value)["source"]["sequence"])
+            position = [int(part) for part in sequence]
+            assert position > latest.get(record.partition, [-1]), record
+            latest[record.partition] = position
     last: dict[int, int] = {}
     gone: set[int] = set()
     for value in values:  # per key, in log order: versions never go back, deletes stay
