@@ -17,7 +17,6 @@ Scenarios (all on this machine, in one process unless noted):
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sqlite3
 import statistics
@@ -29,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from cdc import fastjson
 from cdc.capture_sqlite import SqliteCapture
 from cdc.pipeline import Options, Pipeline
 from cdc.sink import Sink
@@ -97,10 +97,16 @@ class LagSink(Sink):
         now = int(time.time() * 1000)
         for record in records:
             if record.message.value:
-                doc = json.loads(record.message.value)
+                doc = fastjson.loads(record.message.value)
                 if doc.get("op") in ("c", "u", "d"):
                     self.lags.append(now - int(doc["source"]["ts_ms"]))
         return result
+
+
+def group(prefix: str) -> str:
+    """One consumer group per scenario: on Kafka, a member joining a group whose previous
+    member's leave went unseen waits for that member's session timeout (45 s)."""
+    return f"g-{prefix}"
 
 
 def drain(pipeline: Pipeline) -> float:
@@ -117,7 +123,12 @@ def end_to_end(root: Path, changes: int, transport: Transport, target: str) -> f
     capture.start_without_snapshot()
     write(src, changes)
     sink = Sink(target, source=f"sqlite:///{src}", pipeline=capture.prefix)
-    pipeline = Pipeline(transport, capture=capture, sink=sink, options=Options(batch=5000))
+    pipeline = Pipeline(
+        transport,
+        capture=capture,
+        sink=sink,
+        options=Options(batch=5000, group=group(capture.prefix)),
+    )
     seconds = drain(pipeline)
     pipeline.close()
     return changes / seconds
@@ -133,7 +144,12 @@ def steady_lag(
     capture.start_without_snapshot()
     sink = LagSink(target, source=f"sqlite:///{src}", pipeline=capture.prefix)
     sink.lags = []
-    pipeline = Pipeline(transport, capture=capture, sink=sink, options=Options(batch=2000))
+    pipeline = Pipeline(
+        transport,
+        capture=capture,
+        sink=sink,
+        options=Options(batch=2000, group=group(capture.prefix)),
+    )
     stop = threading.Event()
     runner = threading.Thread(target=pipeline.run, args=(stop,), kwargs={"idle_sleep_s": 0.01})
     runner.start()

@@ -27,7 +27,7 @@ import psycopg2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.cdc_pipeline import LagSink, pct
+from bench.cdc_pipeline import LagSink, group, pct
 from cdc.capture_pg import PgCapture
 from cdc.pipeline import Options, Pipeline
 from cdc.sink import Sink
@@ -92,7 +92,12 @@ def drain_rate(create_database, transport: Transport, changes: int) -> float:
     src, dst, capture = fresh_pair(create_database)
     pg_write(capture.dsn, changes, seed=1)
     sink = Sink(dst, source=src, pipeline=capture.prefix)
-    pipeline = Pipeline(transport, capture=capture, sink=sink, options=Options(batch=5000))
+    pipeline = Pipeline(
+        transport,
+        capture=capture,
+        sink=sink,
+        options=Options(batch=5000, group=group(capture.prefix)),
+    )
     start = time.perf_counter()
     pipeline.run(threading.Event(), until_idle=True, idle_sleep_s=0.01)
     seconds = time.perf_counter() - start
@@ -105,7 +110,12 @@ def steady(create_database, transport: Transport, rate: int, seconds: float) -> 
     src, dst, capture = fresh_pair(create_database)
     sink = LagSink(dst, source=src, pipeline=capture.prefix)
     sink.lags = []
-    pipeline = Pipeline(transport, capture=capture, sink=sink, options=Options(batch=2000))
+    pipeline = Pipeline(
+        transport,
+        capture=capture,
+        sink=sink,
+        options=Options(batch=2000, group=group(capture.prefix)),
+    )
     stop = threading.Event()
     runner = threading.Thread(target=pipeline.run, args=(stop,), kwargs={"idle_sleep_s": 0.01})
     runner.start()

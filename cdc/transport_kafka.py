@@ -17,6 +17,9 @@ from cdc.event import Message
 from cdc.transport import Record, TopicPartition, partition_for
 
 log = logging.getLogger(__name__)
+# Bytes fetched per partition per round trip: 4 MiB (the default is 1 MiB) halves the
+# round trips a backlog drains in; the broker still caps a response at fetch_max_bytes.
+MAX_PARTITION_FETCH = 4 * 1024 * 1024
 
 
 def _kafka() -> Any:
@@ -166,6 +169,7 @@ class KafkaGroupConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=20,  # the default 500 ms would be most of the apply lag
+            max_partition_fetch_bytes=MAX_PARTITION_FETCH,
             client_id=f"strangler-cdc-{group}",
         )
         outer = self
