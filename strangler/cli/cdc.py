@@ -146,8 +146,10 @@ def setup(
     SQLite: installs the change table and INSERT/UPDATE/DELETE triggers; safe to re-run
     (re-run it after a schema change to rebuild the triggers); every table needs a
     primary key, which becomes the event key. PostgreSQL (wal_level=logical): creates a
-    publication; the first `run` creates the pgoutput logical replication slot and
-    reads the initial snapshot in the snapshot the slot exports. Nothing is installed.
+    publication (with the small _cdc_origin and _cdc_pg_signal tables for reverse sync
+    and `snapshot` requests); the first `run` creates the pgoutput logical replication
+    slot and reads the initial snapshot in the snapshot the slot exports. Nothing is
+    installed on the server.
     """
     from cdc.capture_pg import PgCapture
 
