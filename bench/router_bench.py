@@ -2,6 +2,7 @@
 
 Ratios printed (targets from issue 4):
   1. throughput, 8 connections: our router (mode service) / stock `mitmdump --mode reverse:`
+     (also per round, and the CPU time per request of both processes)
   2. added p50 latency at 1 connection: router (service) minus direct
   3. client p50 in mode shadow / mode monolith (1 connection)
   4. the generated nginx config / direct throughput (8 connections); the same for the
@@ -145,9 +146,10 @@ def bench_data_plane(args: argparse.Namespace, tmp: Path, procs: Procs) -> dict[
     upstream = f"http://127.0.0.1:{up_port}"
     mitm_port = free_port()
     mitmdump = str(Path(PY).parent / "mitmdump")
-    procs.start([mitmdump, "--mode", f"reverse:{upstream}", "--listen-host", "127.0.0.1",
-                 "-p", str(mitm_port), "-q"], mitm_port)  # fmt: skip
+    mitm = procs.start([mitmdump, "--mode", f"reverse:{upstream}", "--listen-host", "127.0.0.1",
+                        "-p", str(mitm_port), "-q"], mitm_port)  # fmt: skip
     ours, admin_port = start_router(procs, upstream, str(tmp / "routes.db"))
+    router_pid = procs.procs[-1].pid  # with one worker, the router is this process
     admin(admin_port, "PUT", "/upstreams/svc", {"urls": [upstream]})
     # the shadow target is the extracted service: its own process, like in production
     shadow_port = free_port()
@@ -176,9 +178,14 @@ def bench_data_plane(args: argparse.Namespace, tmp: Path, procs: Procs) -> dict[
     r: dict[str, list[float]] = {}
     for _ in range(args.rounds):  # interleaved rounds: drift hits every variant alike
         r.setdefault("direct_rps", []).append(load(up_port, n, 8))
+        cpu = cpu_seconds(mitm.pid)
         r.setdefault("mitmdump_rps", []).append(load(mitm_port, n, 8))
+        r.setdefault("mitmdump_cpu_ms", []).append((cpu_seconds(mitm.pid) - cpu) / n * 1000)
         set_mode(admin_port, "service")
+        cpu = cpu_seconds(router_pid)
         r.setdefault("service_rps", []).append(load(ours, n, 8))
+        r.setdefault("service_cpu_ms", []).append((cpu_seconds(router_pid) - cpu) / n * 1000)
+        r.setdefault("service_ratio", []).append(r["service_rps"][-1] / r["mitmdump_rps"][-1])
         time.sleep(0.2)  # the multi-worker router polls the store
         r.setdefault("service_workers_rps", []).append(load(multi, n, 8))
         if nginx_port:
@@ -193,7 +200,17 @@ def bench_data_plane(args: argparse.Namespace, tmp: Path, procs: Procs) -> dict[
         r.setdefault("shadow_p50", []).append(p50_ms(ours, lat))
         set_mode(admin_port, "shadow", "svc")
         r.setdefault("shadow_same_upstream_p50", []).append(p50_ms(ours, lat))
-    return {k: statistics.median(v) for k, v in r.items()}
+    ratios = r["service_ratio"]
+    return {k: statistics.median(v) for k, v in r.items()} | {
+        "service_ratio_min": min(ratios),
+        "service_ratio_max": max(ratios),
+    }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def bench_propagation(args: argparse.Namespace, tmp: Path, procs: Procs) -> list[float]:
@@ -252,6 +269,15 @@ def main() -> None:
     print(
         f"throughput, 8 conns: router(service) {m['service_rps']:.0f} rps / mitmdump "
         f"{m['mitmdump_rps']:.0f} rps = {m['service_rps'] / m['mitmdump_rps']:.2f}x  (target >= 2x)"
+    )
+    print(
+        f"  per round (mitmdump and router back to back): median {m['service_ratio']:.2f}x, "
+        f"range {m['service_ratio_min']:.2f}-{m['service_ratio_max']:.2f}x"
+    )
+    print(
+        f"CPU per request at 8 conns: router(service) {m['service_cpu_ms']:.2f} ms, mitmdump "
+        f"{m['mitmdump_cpu_ms']:.2f} ms = {m['mitmdump_cpu_ms'] / m['service_cpu_ms']:.2f}x less "
+        "(less sensitive than throughput to other load on the machine)"
     )
     w = args.workers
     print(
