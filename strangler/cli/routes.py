@@ -305,8 +305,10 @@ def export(
 
     nginx: canary via split_clients (the same sticky hash as the router), fallback via
     backup servers, shadow via mirror WITHOUT comparison. The nginx output goes inside
-    `http {}` unless --standalone is given. Envoy: see the comment in its output for
-    what differs.
+    `http {}` unless --standalone is given. Envoy (a v3 static bootstrap): canary with
+    the router's sticky buckets (a Lua filter), fallback per request via an aggregate
+    cluster (idempotent methods only), shadow via mirror WITHOUT comparison. Both are
+    tested against real nginx and Envoy.
     """
     with _errors():
         table = _load_table(admin_url, token, store, version)
