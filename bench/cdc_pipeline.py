@@ -8,7 +8,7 @@ Scenarios (all on this machine, in one process unless noted):
   3. lag: a steady 1,000 changes/s for some seconds while the pipeline runs; p50/p99 of
      commit-to-apply lag (source.ts_ms to the end of the sink transaction).
   4. optional, with --kafka HOST:PORT and --postgres URL: scenario 2 and 3 through Apache
-     Kafka into PostgreSQL (the capture side is still SQLite: pgoutput capture is not built).
+     Kafka into PostgreSQL, capturing from SQLite (bench/cdc_postgres.py captures with pgoutput).
 
     .venv/bin/python bench/cdc_pipeline.py                  # about 1 minute
     .venv/bin/python bench/cdc_pipeline.py --changes 20000  # quicker
