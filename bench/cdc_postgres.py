@@ -6,7 +6,7 @@ and --postgres-admin are given. Scenarios, in one run:
      transaction) captured through pgoutput: PG -> embedded log -> PG (baseline) and
      PG -> Kafka -> PG; changes/s and their ratio;
   2. commit-to-apply lag at a steady rate (default 1,000 changes/s) through Kafka.
-The real-Debezium leg of the issue is not measured (no Kafka Connect + Debezium here).
+The same leg through real Debezium, side by side with ours: bench/cdc_debezium.py.
 
     .venv/bin/python bench/cdc_postgres.py                    # about 2 minutes
     .venv/bin/python bench/cdc_postgres.py --changes 20000 --seconds 5
