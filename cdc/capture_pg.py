@@ -72,6 +72,10 @@ def format_lsn(lsn: int) -> str:
 class PgCapture(PgCatalog):
     """Capture changes of chosen tables of one PostgreSQL database through a slot."""
 
+    # Events always carry txId and the commit LSN, and a batch holds whole transactions,
+    # so transaction metadata needs nothing more from this capture (see cdc/txn.py).
+    transactions = False
+
     def __init__(self, url: str, *, prefix: str = "strangler", slot: str = "strangler") -> None:
         self.url = url
         self.prefix = prefix

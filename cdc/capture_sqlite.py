@@ -7,6 +7,12 @@ SQLite has one writer at a time, so change ids follow commit order. `next_batch`
 changes past the delivered cursor, plus a snapshot chunk when one is pending, in one
 read transaction; `ack` moves the cursor and trims delivered rows. Triggers stay quiet
 while a `_cdc_origin` row exists, which only a sink's own transaction ever sees.
+
+Transactions: a trigger cannot see its transaction, so each change records the current
+*epoch* (`_cdc_state` 'tx'). With `transactions` on, `next_batch` reads under the write
+lock (BEGIN IMMEDIATE) and first closes the open epoch: no writer can be mid-transaction
+then, so an epoch holds one or more whole source transactions committed back to back,
+never part of one. Its id is the event's `txId`; a batch always ends on an epoch boundary.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from cdc.sqlite_tx import immediate
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS _cdc_changes (
     change_id INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, op TEXT NOT NULL,
-    before TEXT, after TEXT, ts_ms INTEGER NOT NULL);
+    before TEXT, after TEXT, ts_ms INTEGER NOT NULL, tx INTEGER);
 CREATE TABLE IF NOT EXISTS _cdc_tables (
     name TEXT PRIMARY KEY, columns TEXT NOT NULL, key TEXT NOT NULL,
     delivered INTEGER NOT NULL DEFAULT 0);
@@ -39,6 +45,7 @@ CREATE TABLE IF NOT EXISTS _cdc_snapshot (
     rows INTEGER NOT NULL DEFAULT 0);
 """
 NOW_MS = "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)"
+TX = "(SELECT CAST(value AS INTEGER) FROM _cdc_state WHERE name = 'tx')"  # the open epoch
 CDC_TABLES = ("_cdc_changes", "_cdc_tables", "_cdc_state", "_cdc_origin", "_cdc_snapshot")
 
 
@@ -123,6 +130,8 @@ def describe(conn: sqlite3.Connection, table: str) -> TableMeta:
 class SqliteCapture:
     """Capture changes of chosen tables of one SQLite database."""
 
+    transactions = False  # tag events with their epoch (see the module docstring)
+
     def __init__(self, url: str, *, prefix: str = "strangler") -> None:
         self.url = url
         self.prefix = prefix
@@ -141,6 +150,10 @@ class SqliteCapture:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self.conn.execute(statement)
+            columns = [r[1] for r in self.conn.execute("PRAGMA table_info(_cdc_changes)")]
+            if "tx" not in columns:  # set up by an older version
+                self.conn.execute("ALTER TABLE _cdc_changes ADD COLUMN tx INTEGER")
+            self.conn.execute("INSERT OR IGNORE INTO _cdc_state VALUES ('tx', '1')")
             for meta in metas:
                 self._drop_triggers(meta.name)
                 for statement in _triggers(meta):
@@ -233,21 +246,24 @@ class SqliteCapture:
     def next_batch(self, max_changes: int = 1000, chunk_rows: int = 1000) -> Batch:
         """Read the next changes and, once caught up, a snapshot chunk, in one read txn."""
         metas = self.require_setup()
-        self.conn.execute("BEGIN")
+        self.conn.execute("BEGIN IMMEDIATE" if self.transactions else "BEGIN")
         try:
             delivered = self.delivered()
             rows = self.conn.execute(
-                "SELECT change_id, tbl, op, before, after, ts_ms FROM _cdc_changes "
+                "SELECT change_id, tbl, op, before, after, ts_ms, tx FROM _cdc_changes "
                 "WHERE change_id > ? ORDER BY change_id LIMIT ?",
                 (delivered, max_changes),
             ).fetchall()
+            if self.transactions and rows:
+                rows = self._whole_epochs(rows)
             events: list[ChangeEvent] = []
             counts: dict[str, int] = {}
-            for change_id, table, op, before, after, ts_ms in rows:
+            for change_id, table, op, before, after, ts_ms, tx in rows:
                 meta = metas.get(table)
                 if meta is None:
                     continue  # a table no longer captured
-                events.extend(self._change_events(meta, change_id, op, before, after, ts_ms))
+                tx_id = (tx or 0) if self.transactions else None
+                events.extend(self._change_events(meta, change_id, op, before, after, ts_ms, tx_id))
                 counts[table] = counts.get(table, 0) + 1
             chunk = None
             if len(rows) < max_changes:
@@ -259,6 +275,19 @@ class SqliteCapture:
             self.conn.execute("COMMIT")
         last = rows[-1][0] if rows else None
         return Batch(tuple(events), last, tuple(counts.items()), chunk)
+
+    def _whole_epochs(self, rows: list[Any]) -> list[Any]:
+        """Close the open epoch (we hold the write lock) and finish the last epoch read."""
+        epoch = int(self.state("tx") or 1)
+        last_id, last_tx = rows[-1][0], rows[-1][6]
+        if last_tx == epoch:
+            self._set_state("tx", str(epoch + 1))
+        more = self.conn.execute(
+            "SELECT change_id, tbl, op, before, after, ts_ms, tx FROM _cdc_changes "
+            "WHERE change_id > ? AND tx IS ? ORDER BY change_id",
+            (last_id, last_tx),
+        ).fetchall()
+        return rows + more
 
     def _snapshot_chunk(
         self, metas: dict[str, TableMeta], head: int, chunk_rows: int
@@ -275,12 +304,12 @@ class SqliteCapture:
 
     def _change_events(
         self, meta: TableMeta, change_id: int, op: str, before: str | None, after: str | None,
-        ts_ms: int,
+        ts_ms: int, tx_id: int | None = None,
     ) -> list[ChangeEvent]:  # fmt: skip
         position = Position(change_id, 0)
         source = Source(
             name=self.prefix, db=self.db_name, schema="main", table=meta.name, ts_ms=ts_ms,
-            connector="sqlite", lsn=change_id, change_id=change_id,
+            connector="sqlite", lsn=change_id, change_id=change_id, tx_id=tx_id,
             sequence=f'["{change_id}", "0"]',  # json.dumps([str(change_id), "0"])
         )  # fmt: skip
         return row_changes(
@@ -333,16 +362,16 @@ def _now_ms() -> int:
 
 def _triggers(meta: TableMeta) -> list[str]:
     quiet = "WHEN NOT EXISTS (SELECT 1 FROM _cdc_origin)"
-    insert = "INSERT INTO _cdc_changes (tbl, op, before, after, ts_ms) VALUES"
+    insert = "INSERT INTO _cdc_changes (tbl, op, before, after, ts_ms, tx) VALUES"
     name = meta.name
     return [
         f'CREATE TRIGGER "_cdc_ins_{name}" AFTER INSERT ON "{name}" {quiet} BEGIN '
-        f"{insert} ('{name}', 'c', NULL, {meta.json_object('NEW')}, {NOW_MS}); END",
+        f"{insert} ('{name}', 'c', NULL, {meta.json_object('NEW')}, {NOW_MS}, {TX}); END",
         f'CREATE TRIGGER "_cdc_upd_{name}" AFTER UPDATE ON "{name}" {quiet} BEGIN '
         f"{insert} ('{name}', 'u', {meta.json_object('OLD')}, {meta.json_object('NEW')}, "
-        f"{NOW_MS}); END",
+        f"{NOW_MS}, {TX}); END",
         f'CREATE TRIGGER "_cdc_del_{name}" AFTER DELETE ON "{name}" {quiet} BEGIN '
-        f"{insert} ('{name}', 'd', {meta.json_object('OLD')}, NULL, {NOW_MS}); END",
+        f"{insert} ('{name}', 'd', {meta.json_object('OLD')}, NULL, {NOW_MS}, {TX}); END",
     ]
 
 

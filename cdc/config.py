@@ -31,9 +31,11 @@ class CdcConfig:
     poll_ms: int = 200
     retention_bytes: int | None = None
     retention_ms: int | None = None
+    atomic_transactions: bool = False  # Debezium transaction metadata + whole-txn apply
+    txn_buffer: int = 100_000  # events the sink holds at most for one transaction
 
     def __post_init__(self) -> None:
-        for name in ("partitions", "batch", "chunk_rows", "poll_ms"):
+        for name in ("partitions", "batch", "chunk_rows", "poll_ms", "txn_buffer"):
             if getattr(self, name) < 1:
                 raise ValueError(f"[cdc] {name} must be >= 1, got {getattr(self, name)}")
         kind = self.transport.partition(":")[0]

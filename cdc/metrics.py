@@ -16,6 +16,10 @@ _HELP = {
     "strangler_cdc_events_skipped_total": ("counter", "Redelivered events skipped."),
     "strangler_cdc_dead_letters_total": ("counter", "Events sent to the dead-letter table."),
     "strangler_cdc_snapshot_rows_total": ("counter", "Snapshot rows published."),
+    "strangler_cdc_split_transactions_total": (
+        "counter",
+        "Source transactions too big for the sink's buffer, applied in pieces.",
+    ),
     "strangler_cdc_last_progress_timestamp_seconds": ("gauge", "When the pipeline last moved."),
 }
 
@@ -35,6 +39,9 @@ class Metrics:
             v["strangler_cdc_events_skipped_total"] += progress.skipped
             v["strangler_cdc_dead_letters_total"] += progress.dead
             v["strangler_cdc_snapshot_rows_total"] += progress.snapshot_rows
+            v["strangler_cdc_split_transactions_total"] += getattr(
+                progress, "split_transactions", 0
+            )
             if progress.published or progress.applied:
                 v["strangler_cdc_last_progress_timestamp_seconds"] = time.time()
 

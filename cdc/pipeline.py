@@ -4,6 +4,9 @@ Capture publishes a batch durably before acknowledging it at the source, and the
 commits the transport offsets only after the target transaction that applied (and
 recorded) them: every crash point leads to redelivery, never loss, and the sink's
 stored positions turn redelivery into exactly-once effect.
+
+With `atomic_transactions`, events carry Debezium's transaction metadata and the sink
+applies each source transaction whole, in commit order (see cdc/txn.py).
 """
 
 from __future__ import annotations
@@ -16,11 +19,16 @@ from typing import Any, Protocol
 
 from cdc.event import Message, to_messages
 from cdc.sink import ApplyResult, Sink
-from cdc.transport import Consumer, Transport
+from cdc.transport import Consumer, Record, Transport
+from cdc.txn import DEFAULT_BUFFER, Assembler, with_transactions
+from cdc.txn import topic_for as transaction_topic
 
 
 class Capture(Protocol):
     """What a pipeline needs from a capture (SQLite triggers or PostgreSQL pgoutput)."""
+
+    prefix: str
+    transactions: bool  # tag events with their source transaction (SQLite: epochs)
 
     def topics(self) -> list[str]: ...
     def has_position(self) -> bool: ...
@@ -43,6 +51,9 @@ class Options:
     # offsets it stores with the rows. So they are committed at most this often (and at
     # close), which saves a broker round trip per batch on Kafka and an fsync on the log.
     group_commit_s: float = 1.0
+    # Debezium's provide.transaction.metadata, and the sink applies whole transactions.
+    atomic_transactions: bool = False
+    txn_buffer: int = DEFAULT_BUFFER  # events held at most before a transaction is split
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,7 @@ class Progress:
     skipped: int = 0
     dead: int = 0
     snapshot_rows: int = 0
+    split_transactions: int = 0  # transactions too big for the sink's buffer, applied in pieces
 
 
 class Pipeline:
@@ -71,6 +83,19 @@ class Pipeline:
         self.sink = sink
         self.options = options or Options()
         self.topics = list(topics) or (capture.topics() if capture else [])
+        self.assembler: Assembler | None = None
+        self.prefix = (
+            capture.prefix if capture else (self.topics[0].split(".")[0] if topics else "")
+        )
+        if self.options.atomic_transactions and self.topics:
+            tx_topic = transaction_topic(self.prefix)
+            if tx_topic not in self.topics:
+                self.topics.append(tx_topic)
+            if sink is not None:
+                self.assembler = Assembler(tx_topic, self.options.txn_buffer)
+        if capture is not None:
+            capture.transactions = self.options.atomic_transactions
+        self._split_reported = 0
         self._consumer: Consumer | None = None
         self._uncommitted: dict[tuple[str, int], int] = {}
         self._committed_at = 0.0
@@ -88,7 +113,12 @@ class Pipeline:
             return 0, 0
         batch = self.capture.next_batch(self.options.batch, self.options.chunk_rows)
         messages: list[Message] = []
-        for event in batch.events:
+        if self.options.atomic_transactions:
+            messages = with_transactions(
+                batch.events, prefix=self.prefix, tombstones=self.options.tombstones,
+                schemas=self.options.schemas,
+            )  # fmt: skip
+        for event in () if self.options.atomic_transactions else batch.events:
             messages.extend(
                 to_messages(event, tombstones=self.options.tombstones, schemas=self.options.schemas)
             )
@@ -109,7 +139,10 @@ class Pipeline:
         if self.sink is None or not self.topics:
             return ApplyResult()
         consumer = self.consumer()
-        records = consumer.poll(max_records=self.options.batch, timeout_s=timeout_s)
+        records: list[Record] = consumer.poll(max_records=self.options.batch, timeout_s=timeout_s)
+        if self.assembler is not None:
+            self.assembler.add(records)
+            records = self.assembler.ready()
         if not records:
             return ApplyResult()
         result = self.sink.apply(records)
@@ -131,7 +164,16 @@ class Pipeline:
     def step(self, timeout_s: float = 0.0) -> Progress:
         published, snap = self.capture_once()
         result = self.sink_once(timeout_s if not published else 0.0)
-        return Progress(published, result.applied, result.skipped, result.dead, snap)
+        return Progress(
+            published, result.applied, result.skipped, result.dead, snap, self._split_delta()
+        )
+
+    def _split_delta(self) -> int:
+        if self.assembler is None:
+            return 0
+        delta = self.assembler.split_count - self._split_reported
+        self._split_reported = self.assembler.split_count
+        return delta
 
     def run(
         self,
@@ -159,8 +201,10 @@ class Pipeline:
                 while not sink_stop.is_set():
                     result = self.sink_once(timeout_s=0.05)
                     applied.append(result)
-                    if on_apply is not None and (result.applied or result.skipped or result.dead):
-                        on_apply(Progress(0, result.applied, result.skipped, result.dead, 0))
+                    split = self._split_delta()
+                    moved = result.applied or result.skipped or result.dead or split
+                    if on_apply is not None and moved:
+                        on_apply(Progress(0, result.applied, result.skipped, result.dead, 0, split))
             except BaseException as exc:  # handed to the caller's thread below
                 failures.append(exc)
                 stop.set()
@@ -203,7 +247,10 @@ class Pipeline:
             if on_progress is not None:
                 on_progress(progress)
             if on_apply is not None:
-                on_apply(Progress(0, progress.applied, progress.skipped, progress.dead, 0))
+                on_apply(
+                    Progress(0, progress.applied, progress.skipped, progress.dead, 0,
+                             progress.split_transactions)
+                )  # fmt: skip
             moved = progress.applied + progress.skipped + progress.dead
             idle = progress.published == 0 and moved == 0
             if idle and until_idle and self.caught_up():
@@ -236,7 +283,7 @@ class Pipeline:
 
 
 def _tuple(p: Progress) -> tuple[int, ...]:
-    return (p.published, p.applied, p.skipped, p.dead, p.snapshot_rows)
+    return (p.published, p.applied, p.skipped, p.dead, p.snapshot_rows, p.split_transactions)
 
 
 def wait_for(check: Callable[[], bool], timeout_s: float = 30.0) -> bool:

@@ -27,6 +27,7 @@ from cdc.event import ChangeEvent, Message, from_message
 from cdc.mapping import SinkMapping, TableMapping
 from cdc.sink_tables import Target, Targets
 from cdc.transport import Record
+from cdc.txn import is_transaction_topic
 
 _DB_ERRORS = (sa.exc.DBAPIError, sa.exc.StatementError)
 
@@ -126,6 +127,8 @@ class Sink:
                 skipped += 1
                 continue
             current.next_offset = record.offset + 1
+            if is_transaction_topic(record.topic):
+                continue  # BEGIN/END: only its offset moves (see cdc/txn.py)
             try:
                 event = from_message(record.message)
                 if event is None:

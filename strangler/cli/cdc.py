@@ -90,6 +90,7 @@ def _options(cfg: CdcConfig) -> Any:
     return Options(
         tombstones=cfg.tombstones, schemas=cfg.schemas, batch=cfg.batch,
         chunk_rows=cfg.chunk_rows, group=cfg.group,
+        atomic_transactions=cfg.atomic_transactions, txn_buffer=cfg.txn_buffer,
     )  # fmt: skip
 
 
@@ -287,10 +288,17 @@ def _done(progress: dict[str, tuple[int, bool]], tables: list[str]) -> bool:
     "--metrics-port", type=int, default=None,
     help="Serve Prometheus metrics at http://127.0.0.1:PORT/metrics while running.",
 )  # fmt: skip
+@click.option(
+    "--atomic-transactions/--no-atomic-transactions", default=None,
+    help="Add Debezium's transaction metadata (PREFIX.transaction topic, a transaction "
+    "block per event) and apply each source transaction whole, in commit order, in one "
+    "target transaction. Capture and sink must agree. Default: [cdc] atomic_transactions "
+    "(false).",
+)  # fmt: skip
 def run(
     source: str | None, transport: str | None, sink: str | None, mapping: str | None,
     prefix: str | None, pipeline: str | None, topics: str | None, once: bool,
-    metrics_port: int | None,
+    metrics_port: int | None, atomic_transactions: bool | None,
 ) -> None:  # fmt: skip
     """Stream changes from --source through --transport into --sink.
 
@@ -298,12 +306,18 @@ def run(
     table (Debezium's `initial` mode). Without --sink only capture runs; without
     --source only the sink runs (on --topics, e.g. topics written by real Debezium).
     SIGTERM or Ctrl-C stops after the current batch with every position committed.
+
+    With --atomic-transactions the target never shows half of a source transaction: the
+    sink holds a transaction's events (spread over partitions) until all have arrived.
+    A transaction of more than [cdc] txn_buffer events (default 100000) is applied in
+    pieces, with a warning and the strangler_cdc_split_transactions_total metric.
     """
     from cdc.pipeline import Pipeline
 
     with _errors():
         cfg = _config(source=source, transport=transport, sink=sink, mapping=mapping,
-                      prefix=prefix, pipeline=pipeline)  # fmt: skip
+                      prefix=prefix, pipeline=pipeline,
+                      atomic_transactions=atomic_transactions)  # fmt: skip
         capture = _capture(cfg) if cfg.source else None
         the_sink = _sink(cfg)
         if capture is None and the_sink is None:
