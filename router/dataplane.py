@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from router import forward
 from router.breaker import STATE_VALUE, Breaker
@@ -19,8 +20,10 @@ from router.client import BodyStream, Client, Reply, UpstreamError
 from router.config import RouterConfig
 from router.health import HealthBook
 from router.metrics import Metrics
-from router.shadow import Mirror
 from router.table import Decision, Request, RouteTable, Upstream, decide
+
+if TYPE_CHECKING:
+    from router.shadow import Submitter
 
 Headers = list[tuple[bytes, bytes]]
 RETRY_STATUSES = frozenset({502, 503, 504})
@@ -75,7 +78,7 @@ class DataPlane:
         self._publish_lock = threading.Lock()
         self.breakers: dict[str, Breaker] = {}
         self._rr: dict[str, int] = {}
-        self.mirror: Mirror | None = None
+        self.mirror: Submitter | None = None  # router.shadow or router.mirrorproc
 
     def publish(self, table: RouteTable) -> None:
         """Swap in a new table (one reference assignment: atomic for readers).
@@ -87,6 +90,8 @@ class DataPlane:
                 return
             self.table = table
         self.metrics.set("strangler_table_version", table.version)
+        if self.mirror is not None and any(r.mode == "shadow" for r in table.routes):
+            self.mirror.prepare()
 
     async def handle(self, inc: Incoming) -> Outgoing:
         table = self.table  # the table this request finishes on

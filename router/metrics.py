@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 Labels = tuple[tuple[str, str], ...]
@@ -40,6 +41,9 @@ class Metrics:
         self._lock = threading.Lock()
         self._values: dict[str, dict[Labels, float]] = defaultdict(lambda: defaultdict(float))
         self._hist: dict[Labels, list[float]] = {}
+        # called (from the rendering thread) before each render: counters kept elsewhere,
+        # such as the mirror process's, are fetched into this object
+        self.before_render: list[Callable[[], None]] = []
 
     def inc(self, name: str, value: float = 1.0, **labels: str) -> None:
         key = tuple(sorted(labels.items()))
@@ -65,8 +69,19 @@ class Metrics:
         with self._lock:
             return self._values.get(name, {}).get(tuple(sorted(labels.items())), 0.0)
 
+    def snapshot(self, names: tuple[str, ...]) -> list[tuple[str, dict[str, str], float]]:
+        """The current values of some counters or gauges, as (name, labels, value)."""
+        with self._lock:
+            return [
+                (name, dict(key), value)
+                for name in names
+                for key, value in self._values.get(name, {}).items()
+            ]
+
     def render(self) -> str:
         """Return the Prometheus text format."""
+        for fetch in self.before_render:
+            fetch()
         lines: list[str] = []
         with self._lock:
             values = {n: dict(v) for n, v in self._values.items()}

@@ -31,7 +31,7 @@ from router.dataplane import DataPlane, Incoming, Outgoing
 from router.errors import RouterError
 from router.health import HealthBook, HealthChecker
 from router.metrics import Metrics
-from router.shadow import Mirror
+from router.mirrorproc import ProcessMirror
 from router.store import RouteStore
 from router.table import MONOLITH, RouteTable
 from router.traffic import AccessLog, Capture
@@ -93,16 +93,11 @@ class RouterServer:
         self.metrics = Metrics()
         self.health = HealthBook()
         self.plane = DataPlane(config, self.metrics, self.health)
-        self.plane.publish(table)
         self.comparisons = ComparisonStore(config.store)
-        self.plane.mirror = Mirror(
-            self.metrics,
-            self.comparisons,
-            config.shadow_concurrency,
-            config.shadow_timeout,
-            config.shadow_headers,
-            config.shadow_ignore,
-        )
+        # mirrors run in a child process (router/mirrorproc.py); the comparison store
+        # here only serves reads for the admin API
+        self.mirror = self.plane.mirror = ProcessMirror(self.metrics, config)
+        self.plane.publish(table)  # starts the mirror process if a route is in shadow
         self.access_log = AccessLog(config.access_log)
         self.capture = (
             Capture(config.capture_file, config.capture_body_limit, config.capture_redact)
@@ -118,6 +113,7 @@ class RouterServer:
         self._admin: BaseWSGIServer | None = None
         self._threads: list[threading.Thread] = []
         self._failure: BaseException | None = None
+        self._stopped = False
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -157,6 +153,9 @@ class RouterServer:
             self.stop()
 
     def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
         self.watcher.stop()
         if self._master is not None:
             self._master.shutdown()
@@ -164,6 +163,7 @@ class RouterServer:
             self._admin.shutdown()
         for t in self._threads:
             t.join(timeout=5)
+        self.mirror.close()
         self.comparisons.close()
         self.access_log.close()
         if self.capture is not None:

@@ -1,17 +1,22 @@
 """Mirror requests to the shadow target after the client has its answer, and compare.
 
-`Mirror.submit` is called from the event loop once the monolith's response is ready; it
-only schedules a task (or counts a drop when `concurrency` mirrors are in flight), so
-the client never waits for the shadow. Each mirror has its own timeout and its own
-connection pool, so a slow shadow cannot hold a connection the primary path needs.
+`Submitter.submit` is what the data plane calls once the primary response is ready; it
+hands a `Job` over on a later loop turn. `Mirror` does the work: `launch` starts one
+mirror as a task (or counts a drop when `concurrency` mirrors are in flight); each
+mirror has its own timeout and its own connection pool, so a slow shadow cannot hold a
+connection the primary path needs; the comparison runs on the comparison store's
+writer thread. The router itself runs a `Mirror` in a separate mirror process
+(router/mirrorproc.py), so that its event loop only hands each job off; a `Mirror`
+used directly as the data plane's mirror runs the jobs in the router's own loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import NamedTuple
 
 from router.client import Client, Reply, UpstreamError
 from router.compare import Side, compare
@@ -23,7 +28,71 @@ log = logging.getLogger(__name__)
 Headers = list[tuple[bytes, bytes]]
 
 
-class Mirror:
+class Job(NamedTuple):
+    """One request to mirror, with the primary (monolith) response to compare against."""
+
+    url: str  # the shadow upstream's base URL
+    method: str
+    target: str
+    headers: Headers
+    body: bytes
+    route: str
+    primary: Reply
+    request_id: str
+
+
+_rr = itertools.count()
+
+
+class Submitter:
+    """What the data plane calls: `submit` a mirror once the primary response is ready."""
+
+    def submit(
+        self,
+        table: RouteTable,
+        method: str,
+        target: str,
+        headers: Headers,
+        body: bytes,
+        decision: Decision,
+        primary: Reply,
+        request_id: str,
+    ) -> bool:
+        """Schedule one mirror on a later loop turn; False if no such shadow upstream.
+
+        Later: the client's response is written first (mitmproxy runs new tasks eagerly,
+        which would send the mirror before the response).
+        """
+        upstream = table.upstream(decision.shadow or "")
+        if upstream is None:
+            return False
+        url = upstream.urls[next(_rr) % len(upstream.urls)]
+        shadow_headers = [*headers, (b"x-strangler-shadow", b"1")]
+        job = Job(url, method, target, shadow_headers, body, decision.route, primary, request_id)
+        asyncio.get_running_loop().call_soon(self.hand_over, job)
+        return True
+
+    def hand_over(self, job: Job) -> None:
+        raise NotImplementedError
+
+    @property
+    def dropped(self) -> int:
+        """Mirrors dropped so far (at capacity)."""
+        return self._dropped
+
+    @property
+    def in_flight(self) -> int:
+        """Mirrors started and not finished."""
+        return self._in_flight
+
+    _dropped = 0
+    _in_flight = 0
+
+    def prepare(self) -> None:
+        """Get ready for mirrors (a route is in shadow mode); nothing by default."""
+
+
+class Mirror(Submitter):
     def __init__(
         self,
         metrics: Metrics,
@@ -40,80 +109,51 @@ class Mirror:
         self.headers = headers
         self.ignore = ignore
         self.client = Client(connect_timeout=timeout, read_timeout=timeout)
-        self.in_flight = 0
-        self.dropped = 0
+        self._in_flight = self._dropped = 0
         self.completed = 0
-        self._rr = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def submit(
-        self,
-        table: RouteTable,
-        method: str,
-        target: str,
-        headers: Headers,
-        body: bytes,
-        decision: Decision,
-        primary: Reply,
-        request_id: str,
-    ) -> bool:
-        """Schedule one mirror; return False (and count it) when at capacity."""
-        upstream = table.upstream(decision.shadow or "")
-        if upstream is None:
-            return False
-        if self.in_flight >= self.concurrency:
-            self.dropped += 1
-            self.metrics.inc("strangler_shadow_dropped_total", route=decision.route)
-            return False
-        self.in_flight += 1
-        self._rr += 1
-        url = upstream.urls[self._rr % len(upstream.urls)]
-        shadow_headers = [*headers, (b"x-strangler-shadow", b"1")]
-        args = (url, method, target, shadow_headers, body, decision, primary, request_id)
-        # start on a later loop turn: the client's response is written first (mitmproxy
-        # runs new tasks eagerly, which would send the mirror before the response)
-        asyncio.get_running_loop().call_soon(self._start, args)
-        return True
+    def hand_over(self, job: Job) -> None:
+        self.launch(job)
 
-    def _start(self, args: tuple[Any, ...]) -> None:
-        task = asyncio.get_running_loop().create_task(self._run(*args))
+    def launch(self, job: Job) -> bool:
+        """Start one mirror now (or count it as dropped when at capacity)."""
+        if self._in_flight >= self.concurrency:
+            self._dropped += 1
+            self.metrics.inc("strangler_shadow_dropped_total", route=job.route)
+            return False
+        self._in_flight += 1
+        task = asyncio.get_running_loop().create_task(self._run(job))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return True
 
     async def drain(self) -> None:
         """Wait for the mirrors in flight (tests and shutdown)."""
-        while self._tasks or self.in_flight:
+        while self._tasks or self._in_flight:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
             await asyncio.sleep(0)
 
-    async def _run(
-        self,
-        url: str,
-        method: str,
-        target: str,
-        headers: Headers,
-        body: bytes,
-        d: Decision,
-        primary: Reply,
-        request_id: str,
-    ) -> None:
+    async def _run(self, job: Job) -> None:
         shadow: Reply | None = None
         error = ""
         try:
             shadow = await asyncio.wait_for(
-                self.client.request(url, method, target, headers, body), self.timeout
+                self.client.request(job.url, job.method, job.target, job.headers, job.body),
+                self.timeout,
             )
         except (UpstreamError, TimeoutError) as exc:
             error = str(exc) or "timed out"
         finally:
-            self.in_flight -= 1
+            self._in_flight -= 1
             self.completed += 1
-        self.metrics.inc(
-            "strangler_shadow_total", route=d.route, outcome="done" if shadow else "error"
-        )
+        outcome = "done" if shadow else "error"
+        self.metrics.inc("strangler_shadow_total", route=job.route, outcome=outcome)
         if self.store is not None:
-            pending = Pending(d.route, method, target, request_id, primary, shadow, error)
-            self.store.add(pending, self._finish)
+            p = Pending(
+                job.route, job.method, job.target, job.request_id, job.primary, shadow, error
+            )
+            self.store.add(p, self._finish)
 
     def _finish(self, p: Pending) -> Record:
         """Compare both sides (runs on the comparison writer thread, not the event loop)."""
