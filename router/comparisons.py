@@ -12,7 +12,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -129,7 +129,7 @@ class ComparisonStore:
         now = datetime.now(UTC).isoformat(timespec="milliseconds")
         values = []
         for item, finish in items:
-            row = asdict(finish(item))
+            row = vars(finish(item)).copy()  # asdict would deep-copy the differences
             row["differences"] = json.dumps(row["differences"], default=str)
             row["created_at"] = now
             values.append(row)

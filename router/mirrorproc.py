@@ -22,6 +22,12 @@ in flight (each bounded by the shadow timeout), flush the store and exit; the ch
 sees end-of-file if the router dies, so it never outlives it. SIGINT is ignored in the
 child (a terminal's Ctrl-C reaches the router, which stops it); SIGTERM stops it the same
 way. Each `--workers` process runs its own mirror process.
+
+The child runs at nice 10 (`MIRROR_NICE`): on a busy machine the router and the upstreams
+answering clients get the CPU first. Measured on 2 cores at 1 connection, the client p50
+in shadow mode was 1.20-1.23x that of monolith mode with the child at normal priority
+(no better than mirroring in the router's own loop: the same work then competes for the
+same cores) and 1.13x with it at nice 10.
 """
 
 from __future__ import annotations
@@ -48,6 +54,10 @@ from router.shadow import Job, Submitter
 
 log = logging.getLogger(__name__)
 _LEN = struct.Struct("!I")
+# The mirror is best-effort background work: on a busy machine the router (and the
+# upstreams that answer clients) get the CPU first; mirrors that fall behind are dropped
+# and counted like any other overflow.
+MIRROR_NICE = 10
 BACKLOG_LIMIT = 4 << 20  # bytes of frames waiting for the child before we drop
 SHADOW_METRICS = (
     "strangler_shadow_total",
@@ -300,6 +310,7 @@ async def _serve(hand_fd: int, back_fd: int, settings: dict[str, Any]) -> None:
 
 def main(argv: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the router decides when we stop
+    os.nice(MIRROR_NICE)
     hand_fd, back_fd, settings = int(argv[0]), int(argv[1]), json.loads(argv[2])
     import uvloop
 
