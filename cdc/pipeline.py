@@ -133,6 +133,8 @@ class Pipeline:
             self._consumer = self.transport.consumer(self.options.group, self.topics)
             stored = {tp: o for tp, o in self.sink.offsets().items() if tp[0] in self.topics}
             self._consumer.seek(stored)
+            if self.assembler is not None:
+                self.assembler.released = self.sink.positions().get((self.assembler.tx_topic, 0))
         return self._consumer
 
     def sink_once(self, timeout_s: float = 0.0) -> ApplyResult:

@@ -25,6 +25,8 @@ from cdc import sink_state as state
 from cdc.errors import CdcError, PoisonEvent
 from cdc.event import ChangeEvent, Message, from_message
 from cdc.mapping import SinkMapping, TableMapping
+from cdc.position import HEADER as POSITION_HEADER
+from cdc.position import Position
 from cdc.sink_tables import Target, Targets
 from cdc.transport import Record
 from cdc.txn import is_transaction_topic
@@ -87,6 +89,11 @@ class Sink:
         with self.engine.connect() as conn:
             return {tp: s.next_offset for tp, s in state.load_applied(conn, self.pipeline).items()}
 
+    def positions(self) -> dict[tuple[str, int], Position | None]:
+        """Return the highest source position applied per partition, as stored."""
+        with self.engine.connect() as conn:
+            return {tp: s.position for tp, s in state.load_applied(conn, self.pipeline).items()}
+
     def apply(self, records: Sequence[Record]) -> ApplyResult:
         """Apply records in one transaction; return what was applied, skipped, dead-lettered."""
         if not records:
@@ -127,8 +134,12 @@ class Sink:
                 skipped += 1
                 continue
             current.next_offset = record.offset + 1
-            if is_transaction_topic(record.topic):
-                continue  # BEGIN/END: only its offset moves (see cdc/txn.py)
+            if is_transaction_topic(record.topic):  # BEGIN/END: offset and position only
+                raw = record.message.header(POSITION_HEADER)
+                marker = Position.parse(raw) if raw else None
+                if marker and (current.position is None or marker > current.position):
+                    current.position = marker
+                continue
             try:
                 event = from_message(record.message)
                 if event is None:

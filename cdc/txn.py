@@ -25,6 +25,8 @@ from typing import Any
 
 from cdc import fastjson
 from cdc.event import ChangeEvent, Message, Transaction, to_messages
+from cdc.position import HEADER as POSITION_HEADER
+from cdc.position import Position
 from cdc.transport import Record, TopicPartition
 
 log = logging.getLogger(__name__)
@@ -73,7 +75,7 @@ def with_transactions(
         while j < len(events) and transaction_id(events[j]) == tx:
             j += 1
         ts_ms = events[i].source.ts_ms
-        out.append(_boundary(topic, "BEGIN", tx, ts_ms, None))
+        out.append(_boundary(topic, "BEGIN", tx, ts_ms, None, events[i].position))
         per_collection: dict[str, int] = {}
         for order, event in enumerate(events[i:j], start=1):
             collection = f"{event.source.schema}.{event.source.table}"
@@ -83,14 +85,16 @@ def with_transactions(
                 to_messages(replace(event, transaction=block), tombstones=tombstones,
                             schemas=schemas)
             )  # fmt: skip
-        out.append(_boundary(topic, "END", tx, ts_ms, per_collection))
+        last = max((e.position for e in events[i:j] if e.position is not None), default=None)
+        out.append(_boundary(topic, "END", tx, ts_ms, per_collection, last))
         i = j
     return out
 
 
 def _boundary(
-    topic: str, status: str, tx: str, ts_ms: int, counts: dict[str, int] | None
-) -> Message:
+    topic: str, status: str, tx: str, ts_ms: int, counts: dict[str, int] | None,
+    position: Position | None,
+) -> Message:  # fmt: skip
     value = {
         "status": status,
         "id": tx,
@@ -101,8 +105,19 @@ def _boundary(
         else [{"data_collection": c, "event_count": n} for c, n in counts.items()],
     }
     # Keyless, so the transport keeps every BEGIN/END in partition 0, in commit order
-    # (Debezium keys them by id; the sink needs their order, see Assembler).
-    return Message(topic, None, fastjson.dumps(value))
+    # (Debezium keys them by id; the sink needs their order, see Assembler). The position
+    # header (END: the transaction's last event) lets a restarted sink tell the events
+    # of transactions it already released from those of transactions to come.
+    headers = () if position is None else ((POSITION_HEADER, position.encode()),)
+    return Message(topic, None, fastjson.dumps(value), headers)
+
+
+def _position(record: Record) -> Position | None:
+    raw = record.message.header(POSITION_HEADER)
+    try:
+        return Position.parse(raw) if raw else None
+    except ValueError:
+        return None
 
 
 def _document(raw: bytes | None) -> Any:
@@ -145,7 +160,11 @@ class Assembler:
         self.tx_topic = tx_topic
         self.max_buffered = max_buffered
         self.split_count = 0  # transactions applied in pieces
-        self._queues: dict[TopicPartition, deque[tuple[Record, str | None]]] = {}
+        self._queues: dict[TopicPartition, deque[tuple[Record, str | None, Position | None]]] = {}
+        # The last event of the last transaction released (stored by the sink with the
+        # transaction topic's offset): an event at or below it belongs to a transaction
+        # already released, even one whose BEGIN/END were applied before a restart.
+        self.released: Position | None = None
         self._order: deque[_Txn] = deque()  # by BEGIN, i.e. commit order
         self._known: dict[str, _Txn] = {}
         self._free: OrderedDict[str, None] = OrderedDict()  # released transactions
@@ -161,14 +180,15 @@ class Assembler:
                 self._boundary(record)
                 continue
             parsed = _data_txn(record)
-            tx = None
+            tx, position = None, None
             if parsed is not None:
                 tx, order = parsed
+                position = _position(record)
                 known = self._known.get(tx)
                 if known is not None:
                     known.orders.add(order)
             queue = self._queues.setdefault((record.topic, record.partition), deque())
-            queue.append((record, tx))
+            queue.append((record, tx, position))
             self._buffered += 1
 
     def _boundary(self, record: Record) -> None:
@@ -206,7 +226,7 @@ class Assembler:
     def _count_buffered_orders(self, txn: _Txn) -> None:
         # Records that arrived before their BEGIN were not counted yet.
         for queue in self._queues.values():
-            for record, tx in queue:
+            for record, tx, _ in queue:
                 if tx == txn.id:
                     parsed = _data_txn(record)
                     if parsed is not None:
@@ -231,8 +251,7 @@ class Assembler:
                 )  # fmt: skip
             if head.split:
                 self._release(head.id)
-                out.extend(head.boundaries)
-                head.boundaries = []
+                self._emit(head, out)
                 if head.expected is None:
                     self._drain(out)
                     break
@@ -240,10 +259,18 @@ class Assembler:
                 break
             else:
                 self._release(head.id)
-                out.extend(head.boundaries)
+                self._emit(head, out)
             self._order.popleft()
             self._known.pop(head.id, None)
         return out
+
+    def _emit(self, txn: _Txn, out: list[Record]) -> None:
+        for record in txn.boundaries:
+            position = _position(record)
+            if position is not None and (self.released is None or position > self.released):
+                self.released = position
+        out.extend(txn.boundaries)
+        txn.boundaries = []
 
     def _release(self, tx: str) -> None:
         self._free[tx] = None
@@ -254,9 +281,11 @@ class Assembler:
     def _drain(self, out: list[Record]) -> None:
         for queue in self._queues.values():
             while queue:
-                record, tx = queue[0]
+                record, tx, position = queue[0]
                 if tx is not None and tx not in self._free:
-                    break
+                    old = position is not None and self.released is not None
+                    if not (old and position <= self.released):  # type: ignore[operator]
+                        break
                 queue.popleft()
                 self._buffered -= 1
                 out.append(record)

@@ -300,3 +300,29 @@ def test_the_assembler_releases_whole_transactions_in_commit_order_only():
     asm.add([p1b])
     assert set(asm.ready()) == {tx[2], tx[3], p1b, p2}
     assert asm.buffered == 0
+
+
+def test_a_restart_in_the_middle_of_a_split_transaction_converges(bank):
+    conn, src, dst, tmp = bank
+    flow = pipeline(src, dst, tmp / "log.db", batch=3, txn_buffer=4)
+    drain(flow)
+    conn.execute("BEGIN")
+    for i in range(ACCOUNTS):  # 24 events, more than the buffer holds
+        conn.execute("UPDATE accounts SET balance = balance + 7 WHERE id = ?", (i,))
+        conn.execute("UPDATE accounts SET balance = balance - 7 WHERE id = ?", (i,))
+    conn.execute("COMMIT")
+    rng = random.Random(8)
+    for _ in range(5):
+        transfer(conn, rng)
+    publish_all(flow)
+    assert flow.assembler is not None
+    for _ in range(100):  # stop once part of the big transaction is applied
+        flow.sink_once()
+        if flow.assembler.split_count:
+            flow.sink_once()
+            break
+    assert flow.assembler.split_count == 1 and not flow.caught_up()
+    again = pipeline(src, dst, tmp / "log.db", batch=3, txn_buffer=4)
+    drain(again)
+    assert same(src, dst) and whole(dst)
+    again.close()
