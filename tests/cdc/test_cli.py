@@ -169,3 +169,27 @@ def _count(path) -> int:
             return conn.execute("SELECT COUNT(*) FROM stock").fetchone()[0]
     except sqlite3.Error:
         return 0
+
+
+def test_run_with_atomic_transactions_applies_and_says_so_in_help(shop, tmp_path):
+    conn, src, dst = shop
+    assert "--atomic-transactions" in invoke("run", "--help").output
+    invoke("setup", "--source", src, "--tables", "products,stock")
+    transport = f"embedded:{tmp_path / 'log.db'}"
+    args = ("run", "--source", src, "--sink", dst, "--transport", transport,
+            "--atomic-transactions", "--once")  # fmt: skip
+    assert invoke(*args).exit_code == 0
+    conn.execute("BEGIN")
+    conn.execute("UPDATE stock SET qty = qty - 1 WHERE product_id < 10")
+    conn.execute("DELETE FROM products WHERE id = 3")
+    conn.execute("COMMIT")
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert checksum(src, "products") == checksum(dst, "products")
+    assert checksum(src, "stock", "product_id") == checksum(dst, "stock", "product_id")
+    log = sqlite3.connect(tmp_path / "log.db")
+    topics = {t for (t,) in log.execute("SELECT name FROM topics")}
+    log.close()
+    assert "strangler.transaction" in topics
+    status = invoke("status", "--source", src, "--sink", dst, "--json")
+    assert status.exit_code == 0
