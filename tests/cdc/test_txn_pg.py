@@ -43,7 +43,8 @@ def test_a_reader_of_the_postgres_target_never_sees_half_a_transaction(postgres,
         KafkaTransport(kafka.bootstrap, partitions=3),
         capture=capture,
         sink=Sink(dst, source=src),
-        options=Options(atomic_transactions=True, batch=50),
+        # A group of its own: other tests leave (SIGKILLed) members in the default one.
+        options=Options(atomic_transactions=True, batch=50, group=f"g{uuid.uuid4().hex[:8]}"),
     )
     flow.start()
     for _ in range(400):  # the seed rows first
