@@ -137,6 +137,7 @@ class SqliteCapture:
         self.prefix = prefix
         self.db_name = Path(sqlite_path(url)).stem
         self.conn = connect(url)
+        self._has_tx: bool | None = None
 
     def close(self) -> None:
         self.conn.close()
@@ -153,6 +154,7 @@ class SqliteCapture:
             columns = [r[1] for r in self.conn.execute("PRAGMA table_info(_cdc_changes)")]
             if "tx" not in columns:  # set up by an older version
                 self.conn.execute("ALTER TABLE _cdc_changes ADD COLUMN tx INTEGER")
+            self._has_tx = True
             self.conn.execute("INSERT OR IGNORE INTO _cdc_state VALUES ('tx', '1')")
             for meta in metas:
                 self._drop_triggers(meta.name)
@@ -250,8 +252,8 @@ class SqliteCapture:
         try:
             delivered = self.delivered()
             rows = self.conn.execute(
-                "SELECT change_id, tbl, op, before, after, ts_ms, tx FROM _cdc_changes "
-                "WHERE change_id > ? ORDER BY change_id LIMIT ?",
+                f"SELECT change_id, tbl, op, before, after, ts_ms, {self._tx_column()} "
+                "FROM _cdc_changes WHERE change_id > ? ORDER BY change_id LIMIT ?",
                 (delivered, max_changes),
             ).fetchall()
             if self.transactions and rows:
@@ -262,7 +264,7 @@ class SqliteCapture:
                 meta = metas.get(table)
                 if meta is None:
                     continue  # a table no longer captured
-                tx_id = (tx or 0) if self.transactions else None
+                tx_id = tx if self.transactions else None
                 events.extend(self._change_events(meta, change_id, op, before, after, ts_ms, tx_id))
                 counts[table] = counts.get(table, 0) + 1
             chunk = None
@@ -276,15 +278,24 @@ class SqliteCapture:
         last = rows[-1][0] if rows else None
         return Batch(tuple(events), last, tuple(counts.items()), chunk)
 
+    def _tx_column(self) -> str:
+        """`tx`, or NULL on a change table set up by an older version (until `setup`)."""
+        if self._has_tx is None:
+            columns = [r[1] for r in self.conn.execute("PRAGMA table_info(_cdc_changes)")]
+            self._has_tx = "tx" in columns
+        return "tx" if self._has_tx else "NULL"
+
     def _whole_epochs(self, rows: list[Any]) -> list[Any]:
         """Close the open epoch (we hold the write lock) and finish the last epoch read."""
         epoch = int(self.state("tx") or 1)
         last_id, last_tx = rows[-1][0], rows[-1][6]
         if last_tx == epoch:
             self._set_state("tx", str(epoch + 1))
+        if last_tx is None:  # not set up for epochs yet: no grouping beyond the batch
+            return rows
         more = self.conn.execute(
             "SELECT change_id, tbl, op, before, after, ts_ms, tx FROM _cdc_changes "
-            "WHERE change_id > ? AND tx IS ? ORDER BY change_id",
+            "WHERE change_id > ? AND tx = ? ORDER BY change_id",
             (last_id, last_tx),
         ).fetchall()
         return rows + more
