@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import random
+import signal
 import sqlite3
 import threading
+import time
 
 import pytest
 
@@ -350,3 +352,52 @@ def test_a_change_table_set_up_by_an_older_version_still_streams(bank):
     flow.close()
     SqliteCapture(src, prefix="bank").setup(list(TABLES))  # adds the column
     assert "tx" in [r[1] for r in conn.execute("PRAGMA table_info(_cdc_changes)")]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_sigkilled_runs_leave_only_whole_transactions_and_converge(bank, monkeypatch):
+    from tests.cdc.test_reliability import run_cdc
+
+    monkeypatch.setenv("STRANGLER_CDC_BATCH", "7")  # small sink batches cut transactions
+
+    _conn, src, dst, tmp = bank
+    transport = f"embedded:{tmp / 'log.db'}"
+    args = ("run", "--source", src, "--sink", dst, "--transport", transport,
+            "--atomic-transactions")  # fmt: skip
+    done = threading.Event()
+
+    def writer() -> None:
+        rng = random.Random(21)
+        writer_conn = sqlite3.connect(src.removeprefix("sqlite:///"), timeout=60,
+                                      isolation_level=None)  # fmt: skip
+        for i in range(4000):
+            transfer(writer_conn, rng, rollback=i % 17 == 0)
+            if i % 500 == 0:  # now and then one transaction touching every account
+                writer_conn.execute("BEGIN")
+                writer_conn.execute("UPDATE accounts SET balance = balance + 1")
+                writer_conn.execute("UPDATE accounts SET balance = balance - 1")
+                writer_conn.execute("COMMIT")
+        writer_conn.close()
+        done.set()
+
+    first = run_cdc(*args, "--once", cwd=tmp)  # the initial snapshot is not transactional
+    assert first.communicate(timeout=120) and first.returncode == 0
+    thread = threading.Thread(target=writer)
+    thread.start()
+    rng = random.Random(4)
+    kills = 0
+    while not done.is_set() or kills < 5:
+        proc = run_cdc(*args, cwd=tmp)
+        time.sleep(rng.uniform(0.5, 2.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=60)
+        kills += 1
+        assert whole(dst), f"half a transaction in the target after kill {kills}"
+        assert kills < 200, "the writer did not finish"
+    thread.join()
+    final = run_cdc(*args, "--once", cwd=tmp)
+    out, err = final.communicate(timeout=300)
+    assert final.returncode == 0, err
+    assert "0 dead-lettered" in out
+    assert same(src, dst) and whole(dst)
