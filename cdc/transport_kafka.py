@@ -169,6 +169,10 @@ class KafkaGroupConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=20,  # the default 500 ms would be most of the apply lag
+            # A topic created just before subscribing may be missing from the first
+            # metadata; refreshing often lets the group re-assign it within seconds
+            # instead of the default 5 minutes.
+            metadata_max_age_ms=5000,
             max_partition_fetch_bytes=MAX_PARTITION_FETCH,
             client_id=f"strangler-cdc-{group}",
         )
