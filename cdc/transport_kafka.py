@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 # Bytes fetched per partition per round trip: 4 MiB (the default is 1 MiB) halves the
 # round trips a backlog drains in; the broker still caps a response at fetch_max_bytes.
 MAX_PARTITION_FETCH = 4 * 1024 * 1024
+# A broker that went away is retried at least this often (kafka-python's default backs
+# off up to 30 s, longer than a broker restart takes).
+RECONNECT_BACKOFF_MAX_MS = 2000
 
 
 def _kafka() -> Any:
@@ -86,6 +89,7 @@ class KafkaTransport:
                 bootstrap_servers=self.bootstrap,
                 acks="all",
                 enable_idempotence=True,
+                reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
                 linger_ms=20,
                 batch_size=512 * 1024,
                 max_request_size=8 * 1024 * 1024,
@@ -175,6 +179,12 @@ class KafkaGroupConsumer:
             metadata_max_age_ms=5000,
             max_partition_fetch_bytes=MAX_PARTITION_FETCH,
             client_id=f"strangler-cdc-{group}",
+            # A restarted broker is retried at least every 2 s (default: backoff up to
+            # 30 s), and a SIGKILLed sink's membership expires after 10 s (default 45 s),
+            # so a restarted sink gets its partitions back within seconds.
+            reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
+            session_timeout_ms=10000,
+            heartbeat_interval_ms=3000,
         )
         outer = self
         base: Any = kafka.ConsumerRebalanceListener

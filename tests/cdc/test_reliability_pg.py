@@ -112,11 +112,16 @@ def test_sigkill_with_postgres_and_kafka_loses_and_duplicates_nothing(postgres, 
         proc = run_cdc("run", "--source", src, "--sink", dst, env=env)
         time.sleep(rng.uniform(1.0, 4.0))
         if kills == 2:
-            kafka.restart()  # under a running pipeline, mid-workload
-            before = applied_offsets(dst)
-            moved = wait_for(lambda b=before: applied_offsets(dst) > b, timeout_s=90)
-            assert proc.poll() is None, f"the pipeline died with the broker: {proc.communicate()}"
-            assert moved, "the pipeline did not apply anything after the broker came back"
+            try:
+                kafka.restart()  # under a running pipeline, mid-workload
+                before = applied_offsets(dst)
+                moved = wait_for(lambda b=before: applied_offsets(dst) > b, timeout_s=90)
+                alive = proc.poll() is None
+                assert alive, f"the pipeline died with the broker: {proc.communicate()}"
+                assert moved, "the pipeline did not apply anything after the broker came back"
+            except BaseException:
+                proc.kill()  # never leave a pipeline running into the next tests
+                raise
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=60)
         kills += 1
