@@ -9,6 +9,7 @@ Consumers join a group (subscribe), never auto-commit, and commit after apply.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -196,7 +197,25 @@ class KafkaGroupConsumer:
             def on_partitions_assigned(self, assigned: Any) -> None:
                 outer._apply_seeks(assigned)
 
+        self._await_metadata(topics)
         self._consumer.subscribe(list(topics), listener=Listener())
+
+    def _await_metadata(self, topics: Sequence[str], timeout_s: float = 15.0) -> None:
+        """Wait (bounded) until this client's metadata has every topic's partitions.
+
+        A group's first assignment is computed from the leader's metadata; a topic created
+        just before has none yet, the range assignor skips it ("No partition metadata")
+        and kafka-python does not always rebalance once it appears, so the member would
+        wait forever on an empty assignment.
+        """
+        deadline = time.monotonic() + timeout_s
+        missing = list(topics)
+        while missing and time.monotonic() < deadline:
+            missing = [t for t in missing if not self._consumer.partitions_for_topic(t)]
+            if missing:
+                time.sleep(0.1)
+        if missing:
+            log.warning("no partition metadata yet for %s; subscribing anyway", missing)
 
     def _apply_seeks(self, assigned: Iterable[Any]) -> None:
         for tp in assigned:
