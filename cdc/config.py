@@ -31,11 +31,13 @@ class CdcConfig:
     poll_ms: int = 200
     retention_bytes: int | None = None
     retention_ms: int | None = None
+    kafka_outage_s: int = 300  # a Kafka broker may be away this long mid-run
     atomic_transactions: bool = False  # Debezium transaction metadata + whole-txn apply
     txn_buffer: int = 100_000  # events the sink holds at most for one transaction
 
     def __post_init__(self) -> None:
-        for name in ("partitions", "batch", "chunk_rows", "poll_ms", "txn_buffer"):
+        positive = ("partitions", "batch", "chunk_rows", "poll_ms", "txn_buffer", "kafka_outage_s")
+        for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"[cdc] {name} must be >= 1, got {getattr(self, name)}")
         kind = self.transport.partition(":")[0]

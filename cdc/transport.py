@@ -90,8 +90,13 @@ def open_transport(
     partitions: int = 3,
     retention_bytes: int | None = None,
     retention_ms: int | None = None,
+    kafka_outage_s: float = 300.0,
 ) -> Transport:
-    """Open `embedded:PATH` or `kafka:HOST:PORT` (retention applies to the embedded log)."""
+    """Open `embedded:PATH` or `kafka:HOST:PORT`.
+
+    Retention applies to the embedded log; `kafka_outage_s` is how long a Kafka broker
+    may be away while the pipeline runs before it stops with an error.
+    """
     kind, sep, target = spec.partition(":")
     if not sep or not target:
         raise CdcError(f"transport {spec!r} must be embedded:PATH or kafka:HOST:PORT")
@@ -107,5 +112,5 @@ def open_transport(
     if kind == "kafka":
         from cdc.transport_kafka import KafkaTransport
 
-        return KafkaTransport(target, partitions=partitions)
+        return KafkaTransport(target, partitions=partitions, outage_s=kafka_outage_s)
     raise CdcError(f"unknown transport kind {kind!r} in {spec!r} (use embedded: or kafka:)")

@@ -3,27 +3,37 @@
 The producer is idempotent with `acks=all`; `publish` returns only once the broker
 acknowledged every message. Messages are sent to the partition `partition_for(key)`
 picks, the same rule as the embedded log, so a row always lands in one partition.
-Consumers join a group (subscribe), never auto-commit, and commit after apply.
+A consumer reads every partition of its topics (assigned directly, as the one active
+member of its group), never auto-commits, and commits after apply. A broker that goes
+away while the pipeline runs is waited for, up to `outage_s` (default 5 minutes): the
+producer keeps retrying unacknowledged sends and the consumer its fetches and commits;
+past that the pipeline stops with an error, having lost nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from cdc.errors import CdcError
 from cdc.event import Message
 from cdc.transport import Record, TopicPartition, partition_for
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 # Bytes fetched per partition per round trip: 4 MiB (the default is 1 MiB) halves the
 # round trips a backlog drains in; the broker still caps a response at fetch_max_bytes.
 MAX_PARTITION_FETCH = 4 * 1024 * 1024
 # A broker that went away is retried at least this often (kafka-python's default backs
 # off up to 30 s, longer than a broker restart takes).
 RECONNECT_BACKOFF_MAX_MS = 2000
+# A wrong or dead bootstrap address at start-up is reported after this long (default 30 s).
+BOOTSTRAP_TIMEOUT_MS = 10_000
+# How long a broker may be away while the pipeline runs before it stops with an error.
+OUTAGE_S = 300.0
 
 
 def _kafka() -> Any:
@@ -32,13 +42,28 @@ def _kafka() -> Any:
     return kafka
 
 
+def _connect(bootstrap: str, **config: Any) -> Any:
+    """A KafkaConsumer; a bootstrap address nothing answers on is a `CdcError`."""
+    kafka = _kafka()
+    try:
+        return kafka.KafkaConsumer(
+            bootstrap_servers=bootstrap, bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS, **config
+        )
+    except kafka.errors.KafkaError as exc:
+        raise CdcError(f"cannot reach Kafka at {bootstrap}: {exc}") from None
+
+
 class KafkaTransport:
     """Publish to and consume from an Apache Kafka cluster."""
 
-    def __init__(self, bootstrap: str, *, partitions: int = 3, replication: int = 1) -> None:
+    def __init__(
+        self, bootstrap: str, *, partitions: int = 3, replication: int = 1,
+        outage_s: float = OUTAGE_S,
+    ) -> None:  # fmt: skip
         if partitions < 1:
             raise ValueError(f"partitions must be >= 1, got {partitions}")
         self.bootstrap = bootstrap
+        self.outage_s = outage_s
         self.partitions = partitions
         self.replication = replication
         self._producer: Any = None
@@ -52,7 +77,9 @@ class KafkaTransport:
         if self._admin is None:
             try:
                 self._admin = _kafka().KafkaAdminClient(
-                    bootstrap_servers=self.bootstrap, client_id="strangler-cdc-admin"
+                    bootstrap_servers=self.bootstrap,
+                    client_id="strangler-cdc-admin",
+                    bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
                 )
             except self._errors().KafkaError as exc:
                 raise CdcError(f"cannot reach Kafka at {self.bootstrap}: {exc}") from None
@@ -91,6 +118,10 @@ class KafkaTransport:
                 acks="all",
                 enable_idempotence=True,
                 reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
+                # Unacknowledged sends are retried (and a full buffer waited on) while
+                # the broker is away, up to the outage limit.
+                delivery_timeout_ms=int(self.outage_s * 1000),
+                max_block_ms=int(self.outage_s * 1000),
                 linger_ms=20,
                 batch_size=512 * 1024,
                 max_request_size=8 * 1024 * 1024,
@@ -103,56 +134,66 @@ class KafkaTransport:
             return
         self.ensure_topics({m.topic for m in messages})
         producer = self._producer_client()
-        futures = [
-            producer.send(
-                m.topic,
-                key=m.key,
-                value=m.value,
-                headers=list(m.headers),
-                partition=partition_for(m.key, self._counts[m.topic]),
-            )
-            for m in messages
-        ]
-        producer.flush()
-        for future in futures:
-            try:
+        try:
+            futures = [
+                producer.send(
+                    m.topic,
+                    key=m.key,
+                    value=m.value,
+                    headers=list(m.headers),
+                    partition=partition_for(m.key, self._counts[m.topic]),
+                )
+                for m in messages
+            ]
+            producer.flush()
+            for future in futures:
                 future.get(timeout=30)
-            except self._errors().KafkaError as exc:
-                raise CdcError(f"Kafka did not acknowledge a message: {exc}") from None
+        except self._errors().KafkaError as exc:
+            # The capture did not ack this batch: a restart publishes it again.
+            raise CdcError(
+                f"Kafka at {self.bootstrap} did not acknowledge a message within "
+                f"{self.outage_s:.0f} s: {exc}"
+            ) from None
 
     def consumer(self, group: str, topics: Sequence[str]) -> KafkaGroupConsumer:
         self.ensure_topics(topics)
-        return KafkaGroupConsumer(self.bootstrap, group, topics)
+        partitions = [(t, p) for t in topics for p in range(self._counts[t])]
+        return KafkaGroupConsumer(self.bootstrap, group, partitions, outage_s=self.outage_s)
 
     def _probe(self, group: str | None) -> Any:
-        return _kafka().KafkaConsumer(
-            bootstrap_servers=self.bootstrap, group_id=group, enable_auto_commit=False
-        )
+        return _connect(self.bootstrap, group_id=group, enable_auto_commit=False)
 
     def _partitions(self, topics: Sequence[str]) -> list[Any]:
         self.ensure_topics(topics)
         tp = _kafka().TopicPartition
         return [tp(t, p) for t in topics for p in range(self._counts[t])]
 
+    def _probing(self, group: str | None, doing: str, ask: Callable[[Any], T]) -> T:
+        """Ask a short-lived consumer; while the broker is away, retry up to the limit."""
+        outage = _Outage(f"Kafka at {self.bootstrap}", self.outage_s)
+        while True:
+            try:
+                probe = self._probe(group)
+                try:
+                    return ask(probe)
+                finally:
+                    probe.close()
+            except (self._errors().KafkaError, CdcError) as exc:  # CdcError: no bootstrap
+                outage.failed(doing, exc)
+
     def end_offsets(self, topics: Sequence[str]) -> dict[TopicPartition, int]:
-        probe = self._probe(None)
-        try:
-            ends = probe.end_offsets(self._partitions(topics))
-        finally:
-            probe.close()
+        partitions = self._partitions(topics)
+        ends = self._probing(None, "end offsets", lambda probe: probe.end_offsets(partitions))
         return {(tp.topic, tp.partition): int(o) for tp, o in ends.items()}
 
     def committed(self, group: str, topics: Sequence[str]) -> dict[TopicPartition, int]:
-        probe = self._probe(group)
-        try:
-            result = {}
-            for tp in self._partitions(topics):
-                offset = probe.committed(tp)
-                if offset is not None:
-                    result[(tp.topic, tp.partition)] = int(offset)
-        finally:
-            probe.close()
-        return result
+        partitions = self._partitions(topics)
+
+        def ask(probe: Any) -> dict[TopicPartition, int]:
+            offsets = {tp: probe.committed(tp) for tp in partitions}
+            return {(tp.topic, tp.partition): int(o) for tp, o in offsets.items() if o is not None}
+
+        return self._probing(group, "committed offsets", ask)
 
     def close(self) -> None:
         if self._producer is not None:
@@ -162,69 +203,46 @@ class KafkaTransport:
 
 
 class KafkaGroupConsumer:
-    """A subscribed group member; seeks requested before assignment apply on assignment."""
+    """Reads every partition of its topics for a group, like the embedded log's consumer.
 
-    def __init__(self, bootstrap: str, group: str, topics: Sequence[str]) -> None:
+    Partitions are assigned to this client directly (`assign`), not through the group
+    protocol: the sink is the one active member of its group (its stored offsets are the
+    truth, and transaction assembly needs every partition), so there is nothing to
+    balance, and a join that leaves the member with an empty assignment, or a rebalance
+    after a broker restart, cannot stall it. Offsets are still committed to the group,
+    so Kafka tools show its progress. A commit or fetch that fails while the broker is
+    away is logged and retried; past `outage_s` it raises `CdcError`.
+    """
+
+    def __init__(
+        self, bootstrap: str, group: str, partitions: Sequence[TopicPartition],
+        *, outage_s: float = OUTAGE_S,
+    ) -> None:  # fmt: skip
         kafka = _kafka()
+        self.bootstrap = bootstrap
         self._tp = kafka.TopicPartition
-        self._pending: dict[TopicPartition, int] = {}
-        self._consumer = kafka.KafkaConsumer(
-            bootstrap_servers=bootstrap,
+        self._outage = _Outage(f"Kafka at {bootstrap}", outage_s)
+        self._unsent: dict[TopicPartition, int] = {}
+        self._consumer = _connect(
+            bootstrap,
             group_id=group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=20,  # the default 500 ms would be most of the apply lag
-            # A topic created just before subscribing may be missing from the first
-            # metadata; refreshing often lets the group re-assign it within seconds
-            # instead of the default 5 minutes.
-            metadata_max_age_ms=5000,
             max_partition_fetch_bytes=MAX_PARTITION_FETCH,
             client_id=f"strangler-cdc-{group}",
-            # A restarted broker is retried at least every 2 s (default: backoff up to
-            # 30 s), and a SIGKILLed sink's membership expires after 10 s (default 45 s),
-            # so a restarted sink gets its partitions back within seconds.
+            # A restarted broker is retried at least every 2 s (default: up to 30 s).
             reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
-            session_timeout_ms=10000,
-            heartbeat_interval_ms=3000,
         )
-        outer = self
-        base: Any = kafka.ConsumerRebalanceListener
-
-        class Listener(base):
-            def on_partitions_revoked(self, revoked: Any) -> None:
-                pass
-
-            def on_partitions_assigned(self, assigned: Any) -> None:
-                outer._apply_seeks(assigned)
-
-        self._await_metadata(topics)
-        self._consumer.subscribe(list(topics), listener=Listener())
-
-    def _await_metadata(self, topics: Sequence[str], timeout_s: float = 15.0) -> None:
-        """Wait (bounded) until this client's metadata has every topic's partitions.
-
-        A group's first assignment is computed from the leader's metadata; a topic created
-        just before has none yet, the range assignor skips it ("No partition metadata")
-        and kafka-python does not always rebalance once it appears, so the member would
-        wait forever on an empty assignment.
-        """
-        deadline = time.monotonic() + timeout_s
-        missing = list(topics)
-        while missing and time.monotonic() < deadline:
-            missing = [t for t in missing if not self._consumer.partitions_for_topic(t)]
-            if missing:
-                time.sleep(0.1)
-        if missing:
-            log.warning("no partition metadata yet for %s; subscribing anyway", missing)
-
-    def _apply_seeks(self, assigned: Iterable[Any]) -> None:
-        for tp in assigned:
-            offset = self._pending.get((tp.topic, tp.partition))
-            if offset is not None:
-                self._consumer.seek(tp, offset)
+        self._consumer.assign([self._tp(t, p) for t, p in partitions])
 
     def poll(self, max_records: int = 500, timeout_s: float = 0.5) -> list[Record]:
-        batches = self._consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
+        try:
+            batches = self._consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
+        except _kafka().errors.KafkaError as exc:
+            self._outage.failed("fetch", exc)
+            return []
+        self._outage.ok()
         records = []
         for tp, items in batches.items():
             for item in items:
@@ -234,14 +252,54 @@ class KafkaGroupConsumer:
         return records
 
     def seek(self, offsets: Mapping[TopicPartition, int]) -> None:
-        self._pending.update(offsets)
-        self._apply_seeks(self._consumer.assignment())
+        for (topic, partition), offset in offsets.items():
+            self._consumer.seek(self._tp(topic, partition), offset)
 
     def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
-        if not offsets:
+        """Commit to the group; while the broker is away, keep them for the next commit."""
+        self._unsent.update(offsets)
+        if not self._unsent:
             return
         meta = _kafka().OffsetAndMetadata
-        self._consumer.commit({self._tp(t, p): meta(o, "", -1) for (t, p), o in offsets.items()})
+        batch = {self._tp(t, p): meta(o, "", -1) for (t, p), o in self._unsent.items()}
+        try:
+            self._consumer.commit(batch)
+        except _kafka().errors.KafkaError as exc:
+            self._outage.failed("offset commit", exc)
+            return
+        self._outage.ok()
+        self._unsent = {}
 
     def close(self) -> None:
+        if self._unsent:
+            with contextlib.suppress(Exception):  # best effort: the sink's offsets rule
+                self.commit({})
         self._consumer.close()
+
+
+class _Outage:
+    """Tell apart a broker that is briefly away (log, go on) from one that is gone (raise)."""
+
+    def __init__(self, what: str, limit_s: float) -> None:
+        self.what = what
+        self.limit_s = limit_s
+        self.since: float | None = None
+
+    def failed(self, doing: str, exc: BaseException) -> None:
+        now = time.monotonic()
+        if self.since is None:
+            self.since = now
+        away = now - self.since
+        if away > self.limit_s:
+            raise CdcError(
+                f"{self.what} unreachable for {away:.0f} s ({doing} failed: {exc}); "
+                "nothing is lost: the sink resumes from its stored offsets on restart"
+            )
+        log.warning("%s: %s failed (%s); retrying (away %.0f s of %.0f s)",
+                    self.what, doing, exc, away, self.limit_s)  # fmt: skip
+        time.sleep(min(1.0, RECONNECT_BACKOFF_MAX_MS / 1000))
+
+    def ok(self) -> None:
+        if self.since is not None:
+            log.warning("%s is back after %.0f s", self.what, time.monotonic() - self.since)
+        self.since = None

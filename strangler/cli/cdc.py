@@ -67,6 +67,7 @@ def _transport(cfg: CdcConfig) -> Transport:
         partitions=cfg.partitions,
         retention_bytes=cfg.retention_bytes,
         retention_ms=cfg.retention_ms,
+        kafka_outage_s=cfg.kafka_outage_s,
     )
 
 
@@ -306,6 +307,8 @@ def run(
     table (Debezium's `initial` mode). Without --sink only capture runs; without
     --source only the sink runs (on --topics, e.g. topics written by real Debezium).
     SIGTERM or Ctrl-C stops after the current batch with every position committed.
+    A Kafka broker that goes away mid-run is waited for (warnings on stderr) up to
+    [cdc] kafka_outage_s (default 300 s); then the run stops, having lost nothing.
 
     With --atomic-transactions the target never shows half of a source transaction: the
     sink holds a transaction's events (spread over partitions) until all have arrived.

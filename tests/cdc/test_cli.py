@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from strangler.cli.cdc import cdc
 from tests.cdc.helpers import checksum
+from tests.services._common import free_port
 
 
 @pytest.fixture
@@ -127,6 +128,20 @@ def test_user_mistakes_give_one_clear_line(shop, args, message):
     assert result.exit_code != 0
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_an_unreachable_kafka_at_start_up_is_named_and_nothing_is_acked(shop):
+    conn, src, _ = shop
+    assert invoke("setup", "--source", src, "--tables", "stock").exit_code == 0
+    conn.execute("UPDATE stock SET qty = qty + 1 WHERE product_id < 5")
+    dead = f"kafka:127.0.0.1:{free_port()}"
+    result = CliRunner().invoke(cdc, ["run", "--source", src, "--transport", dead, "--once"])
+    assert result.exit_code != 0
+    assert f"cannot reach Kafka at {dead.removeprefix('kafka:')}" in result.output
+    assert "Traceback" not in result.output
+    status = invoke("status", "--source", src, "--json")
+    stock = json.loads(status.output)["tables"][0]
+    assert (stock["captured"], stock["delivered"]) == (5, 0)  # all kept for the next run
 
 
 def test_sigterm_stops_run_cleanly_with_positions_committed(shop, tmp_path):

@@ -26,7 +26,6 @@ def rows(url: str, table: str, order: str) -> list[tuple[str, ...]]:
 
 # Same open bug as test_pipeline_kafka_txn.py (issue 5): a Kafka group member that
 # intermittently never gets its partitions under CI load; hung once on 2026-11-27.
-@pytest.mark.xfail(reason="intermittent Kafka group assignment hang (open bug, issue 5)")
 @pytest.mark.timeout(120)
 def test_changes_flow_through_kafka_into_postgres(tmp_path, kafka, postgres):
     src_path = tmp_path / "mono.db"

@@ -73,7 +73,11 @@ class KafkaBroker:
     restarter: Callable[[], None] | None = field(default=None, compare=False, repr=False)
 
     def restart(self) -> None:
-        """Stop the broker and start it again on the same ports and log dir (private only)."""
+        """Stop the broker and start it again on the same ports and log dir (private only).
+
+        Call it from the main thread: the new broker is tied to the thread that starts it
+        (PR_SET_PDEATHSIG) and is stopped when that thread ends.
+        """
         if self.restarter is None:
             pytest.skip(f"{SERVICE}: cannot restart a cluster given by {ENV_BOOTSTRAP}")
         self.restarter()
