@@ -20,54 +20,30 @@ from cdc.sink import Sink
 from cdc.transport import Record
 from cdc.transport_embedded import EmbeddedLog
 from cdc.txn import Assembler, is_transaction_topic, with_transactions
-from tests.cdc.helpers import checksum
-
-BANK = """
-CREATE TABLE accounts (id INTEGER PRIMARY KEY, balance INTEGER NOT NULL);
-CREATE TABLE ledger (id INTEGER PRIMARY KEY, src INTEGER, dst INTEGER, amount INTEGER);
-CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);
-"""
-ACCOUNTS, START = 12, 100
-TABLES = ("accounts", "ledger", "counter")
-
-
-def transfer(conn: sqlite3.Connection, rng: random.Random, rollback: bool = False) -> None:
-    """One source transaction over three tables (its events land on several partitions)."""
-    a, b = rng.sample(range(ACCOUNTS), 2)
-    amount = rng.randrange(1, 20)
-    conn.execute("BEGIN")
-    conn.execute("UPDATE accounts SET balance = balance - ? WHERE id = ?", (amount, a))
-    conn.execute("UPDATE accounts SET balance = balance + ? WHERE id = ?", (amount, b))
-    conn.execute("INSERT INTO ledger (src, dst, amount) VALUES (?, ?, ?)", (a, b, amount))
-    conn.execute("UPDATE counter SET n = n + 1 WHERE id = 1")
-    conn.execute("ROLLBACK" if rollback else "COMMIT")
-
-
-def whole(url: str) -> bool:
-    """True when the target shows only whole transfers: money is conserved and every
-    ledger row has its counter increment (read in one read transaction)."""
-    conn = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30, isolation_level=None)
-    try:
-        conn.execute("BEGIN")  # pysqlite would run each SELECT in its own snapshot
-        total = conn.execute("SELECT SUM(balance) FROM accounts").fetchone()[0]
-        ledger = conn.execute("SELECT COUNT(*) FROM ledger").fetchone()[0]
-        n = conn.execute("SELECT n FROM counter WHERE id = 1").fetchone()[0]
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
-    return bool(total == ACCOUNTS * START and ledger == n)
+from tests.cdc.helpers import (
+    ACCOUNTS,
+    BANK_DDL,
+    BANK_TABLES,
+    START,
+    checksum,
+    run_while_transferring,
+    transfer,
+    whole,
+)
 
 
 @pytest.fixture
 def bank(tmp_path):
     src_path = tmp_path / "bank.db"
     conn = sqlite3.connect(src_path, isolation_level=None)
-    conn.executescript(BANK)
+    for statement in BANK_DDL:
+        conn.execute(statement)
     conn.executemany("INSERT INTO accounts VALUES (?, ?)", [(i, START) for i in range(ACCOUNTS)])
     conn.execute("INSERT INTO counter VALUES (1, 0)")
-    SqliteCapture(f"sqlite:///{src_path}", prefix="bank").setup(list(TABLES))
+    SqliteCapture(f"sqlite:///{src_path}", prefix="bank").setup(list(BANK_TABLES))
     target = sqlite3.connect(tmp_path / "target.db")
-    target.executescript(BANK)  # so the empty ledger exists before its first event
+    for statement in BANK_DDL:  # so the empty ledger exists before its first event
+        target.execute(statement)
     target.close()
     yield conn, f"sqlite:///{src_path}", f"sqlite:///{tmp_path / 'target.db'}", tmp_path
     conn.close()
@@ -87,7 +63,7 @@ def drain(flow: Pipeline) -> None:
 
 
 def same(src: str, dst: str) -> bool:
-    return all(checksum(src, t) == checksum(dst, t) for t in TABLES)
+    return all(checksum(src, t) == checksum(dst, t) for t in BANK_TABLES)
 
 
 def publish_all(flow: Pipeline) -> None:
@@ -141,36 +117,8 @@ def test_a_concurrent_reader_never_sees_half_a_transaction(bank):
     _conn, src, dst, tmp = bank
     flow = pipeline(src, dst, tmp / "log.db", batch=7)
     drain(flow)
-    stop, done = threading.Event(), threading.Event()
-    halves: list[int] = []
-    reads = [0]
-
-    def reader() -> None:
-        while not done.is_set():
-            if not whole(dst):
-                halves.append(reads[0])
-            reads[0] += 1
-
-    def writer() -> None:
-        rng = random.Random(5)
-        writer_conn = sqlite3.connect(src.removeprefix("sqlite:///"), timeout=30,
-                                      isolation_level=None)  # fmt: skip
-        for i in range(400):
-            transfer(writer_conn, rng, rollback=i % 13 == 0)
-        writer_conn.close()
-
-    threads = [threading.Thread(target=reader), threading.Thread(target=writer)]
-    runner = threading.Thread(target=flow.run, args=(stop,), kwargs={"idle_sleep_s": 0.01})
-    runner.start()
-    for t in threads:
-        t.start()
-    threads[1].join()
-    stop.set()
-    runner.join()
-    drain(flow)
-    done.set()
-    threads[0].join()
-    assert reads[0] > 20
+    reads, halves = run_while_transferring(flow, src, dst, count=400, seed=5, rollback_every=13)
+    assert reads > 20
     assert halves == []
     assert same(src, dst)
     flow.close()
@@ -332,7 +280,7 @@ def test_a_restart_in_the_middle_of_a_split_transaction_converges(bank):
 
 def test_a_change_table_set_up_by_an_older_version_still_streams(bank):
     conn, src, dst, tmp = bank
-    for table in TABLES:  # the schema before epochs: no tx column, triggers without it
+    for table in BANK_TABLES:  # the schema before epochs: no tx column, triggers without it
         for op in ("ins", "upd", "del"):
             conn.execute(f'DROP TRIGGER "_cdc_{op}_{table}"')
     conn.executescript(
@@ -350,7 +298,7 @@ def test_a_change_table_set_up_by_an_older_version_still_streams(bank):
     drain(flow)
     assert checksum(src, "accounts") == checksum(dst, "accounts")
     flow.close()
-    SqliteCapture(src, prefix="bank").setup(list(TABLES))  # adds the column
+    SqliteCapture(src, prefix="bank").setup(list(BANK_TABLES))  # adds the column
     assert "tx" in [r[1] for r in conn.execute("PRAGMA table_info(_cdc_changes)")]
 
 
