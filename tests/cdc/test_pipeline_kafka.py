@@ -24,8 +24,8 @@ def rows(url: str, table: str, order: str) -> list[tuple[str, ...]]:
         return [tuple(str(v) for v in r) for r in result]
 
 
-# Same open bug as test_pipeline_kafka_txn.py (issue 5): a Kafka group member that
-# intermittently never gets its partitions under CI load; hung once on 2026-11-27.
+# The timeout turns a regression of the old hang (a group member that never got its
+# partitions; fixed by assigning them directly) into a failure, not a stalled suite.
 @pytest.mark.timeout(120)
 def test_changes_flow_through_kafka_into_postgres(tmp_path, kafka, postgres):
     src_path = tmp_path / "mono.db"

@@ -22,11 +22,9 @@ from tests.cdc.helpers import (
 )
 
 
-# Known open bug (issue 5 stays open): in 2 of 4 fresh-clone CI runs on 2026-11-27 this
-# test never went idle (pytest-timeout) -- the final drain with --atomic-transactions on
-# PostgreSQL + Kafka waited for good; it passed in every standalone run. Not yet
-# diagnosed: a transaction the sink holds as incomplete is the suspect. Not strict, so a
-# pass still counts; the timeout keeps a hang from costing the suite 5 minutes.
+# This test used to hang under CI load: the sink's group member sometimes never got its
+# partitions (first assignment computed without a just-created topic). The consumer now
+# assigns every partition directly; the timeout turns a regression into a failure.
 @pytest.mark.timeout(120)
 def test_a_reader_of_the_postgres_target_never_sees_half_a_transaction(postgres, kafka):
     src, dst = postgres.create_database(), postgres.create_database()
