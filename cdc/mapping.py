@@ -62,17 +62,15 @@ class TableMapping:
     def target_column(self, name: str) -> str:
         return self.renames.get(name, name)
 
-    def shape(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        """Return the target row: renamed, without dropped columns, with added ones."""
-        out = {self.target_column(k): v for k, v in row.items() if k not in self.drop}
+    def add_columns(self, row: dict[str, Any], values: Mapping[str, Any]) -> None:
+        """Set each added column in `row`, computed from the source-named `values`."""
         for added in self.add:
             try:
-                out[added.name] = added.compute(row)
+                row[added.name] = added.compute(values)
             except PoisonEvent:
                 raise
             except Exception as exc:  # a user expression failing on this row's values
                 raise PoisonEvent(f"mapping column {added.name!r} failed: {exc}") from None
-        return out
 
 
 @dataclass(frozen=True)

@@ -279,13 +279,7 @@ def _target_row(mapping: TableMapping, target: Target, image: Mapping[str, Any])
     decoded = target.decode_row(renamed)
     if mapping.add:
         view = {k: decoded.get(mapping.target_column(k), v) for k, v in image.items()}
-        for added in mapping.add:
-            try:
-                decoded[added.name] = added.compute(view)
-            except PoisonEvent:
-                raise
-            except Exception as exc:  # a user expression failing on this row's values
-                raise PoisonEvent(f"mapping column {added.name!r} failed: {exc}") from None
+        mapping.add_columns(decoded, view)
     if not decoded.keys() <= target.kinds.keys():
         unknown = sorted(set(decoded) - set(target.kinds))
         raise PoisonEvent(f"target table {target.table.name!r} has no column(s) {unknown}")
