@@ -216,12 +216,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--partitions", type=int, default=3)
     args = parser.parse_args()
-    from tests.services.kafka import start_broker
-    from tests.services.postgres import start_cluster
+    from tests.services import kafka_and_postgres
 
-    node, cluster = start_broker(), start_cluster()
-    try:
-        bootstrap, server = node.broker.bootstrap, cluster.server
+    with kafka_and_postgres() as (broker, server):
+        bootstrap = broker.bootstrap
         for round_ in range(1, args.rounds + 1):
             legs = [("ours", ours_leg), ("Debezium", debezium_leg)]
             if round_ % 2 == 0:
@@ -236,9 +234,6 @@ def main() -> None:
             ours, theirs = results["ours"].rates(), results["Debezium"].rates()
             print(f"round {round_}: ours / Debezium: whole leg {ours[0] / theirs[0]:.2f}x, "
                   f"streaming {ours[1] / theirs[1]:.2f}x", flush=True)  # fmt: skip
-    finally:
-        node.stop()
-        cluster.stop()
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ Scenarios (all on this machine, in one process unless noted):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import sqlite3
 import statistics
@@ -185,19 +186,13 @@ def main() -> None:
         help="start a throwaway Kafka broker and PostgreSQL cluster (as the tests do) for 4",
     )  # fmt: skip
     args = parser.parse_args()
-    stops = []
-    if args.services:
-        from tests.services.kafka import start_broker
-        from tests.services.postgres import start_cluster
+    with contextlib.ExitStack() as services:
+        if args.services:
+            from tests.services import kafka_and_postgres
 
-        node, cluster = start_broker(), start_cluster()
-        stops = [node.stop, cluster.stop]
-        args.kafka, args.postgres = node.broker.bootstrap, cluster.server.create_database()
-    try:
+            broker, server = services.enter_context(kafka_and_postgres())
+            args.kafka, args.postgres = broker.bootstrap, server.create_database()
         run_all(args)
-    finally:
-        for stop in stops:
-            stop()
 
 
 def run_all(args: argparse.Namespace) -> None:

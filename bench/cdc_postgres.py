@@ -141,17 +141,14 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
-    from tests.services.kafka import start_broker
-    from tests.services.postgres import start_cluster
+    from cdc.transport_kafka import KafkaTransport
+    from tests.services import kafka_and_postgres
 
-    node, cluster = start_broker(), start_cluster()
-    try:
-        from cdc.transport_kafka import KafkaTransport
-
-        create = cluster.server.create_database
+    with kafka_and_postgres() as (broker, server):
+        create = server.create_database
         root = Path(tempfile.mkdtemp(prefix="cdc-pg-bench-"))
         embedded = drain_rate(create, EmbeddedLog(root / "log.db"), args.changes)
-        kafka = KafkaTransport(node.broker.bootstrap, partitions=3)
+        kafka = KafkaTransport(broker.bootstrap, partitions=3)
         through_kafka = drain_rate(create, kafka, args.changes)
         print(f"1. PostgreSQL (pgoutput) -> embedded log -> PostgreSQL: {embedded:,.0f} changes/s; "
               f"-> Kafka -> PostgreSQL: {through_kafka:,.0f} changes/s (target >= 6,000); "
@@ -161,9 +158,6 @@ def main() -> None:
               f"{args.seconds:.0f}s: {len(lags):,} events, lag p50 {pct(lags, 50):.0f} ms, "
               f"p99 {pct(lags, 99):.0f} ms (target p99 <= 250 ms)")  # fmt: skip
         kafka.close()
-    finally:
-        node.stop()
-        cluster.stop()
 
 
 if __name__ == "__main__":
