@@ -178,6 +178,38 @@ class Proxy:
         self.conn.close()
 
 
+def serve_routes(upstream: Any, start_router: Any, routes: list[dict[str, Any]]) -> tuple[Any, ...]:
+    """Start a router in front of a `monolith` upstream with a `catalog` upstream and
+    `routes` added through the admin API; return (monolith, catalog, router)."""
+    mono, catalog = upstream("monolith"), upstream("catalog")
+    router = start_router(mono.url)
+    admin = Admin(router.admin_url)
+    admin.call("PUT", "/upstreams/catalog", {"urls": [catalog.url]})
+    for route in routes:
+        assert admin.call("POST", "/routes", route)[0] == 201
+    return mono, catalog, router
+
+
+def routing_mismatches(
+    via_router: Proxy, via_export: Proxy, corpus: list[tuple[str, str, dict[str, str]]]
+) -> tuple[list[Any], list[Any]]:
+    """Send each corpus request through the router and through an exported proxy; return
+    the requests whose (served_by, route) differ, and the exported proxy's responses."""
+    mismatches, responses = [], []
+    for method, path, headers in corpus:
+        body = b"{}" if method == "POST" else None
+        a = via_router.send(method, path, body, **headers)
+        b = via_export.send(method, path, body, **headers)
+        got = (
+            (a[2]["served_by"], a[1]["x-strangler-route"]),
+            (b[2]["served_by"], b[1]["x-strangler-route"]),
+        )
+        if got[0] != got[1]:
+            mismatches.append((method, path, headers, got))
+        responses.append(b)
+    return mismatches, responses
+
+
 class Spawned:
     """A server process of ours (nginx, Envoy) listening on 127.0.0.1:`port`."""
 

@@ -13,7 +13,7 @@ import pytest
 
 from router.export.envoy import render
 from router.table import RouteTable
-from tests.router.conftest import Admin, Proxy, Spawned, per_table
+from tests.router.conftest import Proxy, Spawned, per_table, routing_mismatches, serve_routes
 from tests.router.test_export_nginx import CORPUS, ROUTES
 from tests.services._common import free_port, wait_port
 
@@ -62,33 +62,15 @@ EXTRA_CORPUS = [
 ]
 
 
-def _serve(upstream, start_router, routes):
-    mono, catalog = upstream("monolith"), upstream("catalog")
-    router = start_router(mono.url)
-    admin = Admin(router.admin_url)
-    admin.call("PUT", "/upstreams/catalog", {"urls": [catalog.url]})
-    for route in routes:
-        assert admin.call("POST", "/routes", route)[0] == 201
-    return mono, catalog, router
-
-
 def test_envoy_export_routes_a_corpus_like_the_mitmproxy_data_plane(
     upstream, start_router, envoy
 ) -> None:
-    _, catalog, router = _serve(upstream, start_router, ROUTES + EXTRA_ROUTES)
+    _, catalog, router = serve_routes(upstream, start_router, ROUTES + EXTRA_ROUTES)
     server = envoy(router.store.current())
     via_router, via_envoy = Proxy(router.proxy_url), Proxy(server.url)
-    mismatches = []
-    for method, path, headers in CORPUS + EXTRA_CORPUS:
-        a = via_router.send(method, path, b"{}" if method == "POST" else None, **headers)
-        b = via_envoy.send(method, path, b"{}" if method == "POST" else None, **headers)
-        got = (
-            (a[2]["served_by"], a[1]["x-strangler-route"]),
-            (b[2]["served_by"], b[1]["x-strangler-route"]),
-        )
-        if got[0] != got[1]:
-            mismatches.append((method, path, headers, got))
-        assert not any(k.startswith("x-strangler-canary") for k in b[2]["headers"])
+    mismatches, responses = routing_mismatches(via_router, via_envoy, CORPUS + EXTRA_CORPUS)
+    for _, _, body in responses:
+        assert not any(k.startswith("x-strangler-canary") for k in body["headers"])
     assert mismatches == []
     users = [via_envoy.send("GET", "/api/products/1/x", X_User=f"user-{i}")[2]["served_by"]
              for i in range(60)]  # fmt: skip
@@ -105,7 +87,7 @@ def test_envoy_export_falls_back_to_the_monolith_for_idempotent_requests(
     upstream, start_router, envoy
 ) -> None:
     route = {"id": "p", "path": "/api/products/**", "target": "catalog", "mode": "service"}
-    _, catalog, router = _serve(upstream, start_router, [route])
+    _, catalog, router = serve_routes(upstream, start_router, [route])
     server = envoy(router.store.current())
     proxy = Proxy(server.url)
     assert proxy.send("GET", "/api/products/1")[2]["served_by"] == "catalog"

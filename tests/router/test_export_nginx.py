@@ -15,7 +15,7 @@ import pytest
 
 from router.export.nginx import render, standalone
 from router.table import Route, RouteTable, Upstream
-from tests.router.conftest import Admin, Proxy, Spawned, per_table
+from tests.router.conftest import Proxy, Spawned, per_table, routing_mismatches, serve_routes
 from tests.services._common import free_port, wait_port
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -80,25 +80,10 @@ CORPUS = [
 def test_nginx_export_routes_a_corpus_like_the_mitmproxy_data_plane(
     upstream, start_router, nginx
 ) -> None:
-    mono, catalog = upstream("monolith"), upstream("catalog")
-    router = start_router(mono.url)
-    admin = Admin(router.admin_url)
-    admin.call("PUT", "/upstreams/catalog", {"urls": [catalog.url]})
-    for route in ROUTES:
-        assert admin.call("POST", "/routes", route)[0] == 201
-    table = router.store.current()
-    server = nginx(table)
+    _, catalog, router = serve_routes(upstream, start_router, ROUTES)
+    server = nginx(router.store.current())
     via_router, via_nginx = Proxy(router.proxy_url), Proxy(server.url)
-    mismatches = []
-    for method, path, headers in CORPUS:
-        a = via_router.send(method, path, b"{}" if method == "POST" else None, **headers)
-        b = via_nginx.send(method, path, b"{}" if method == "POST" else None, **headers)
-        got = (
-            (a[2]["served_by"], a[1]["x-strangler-route"]),
-            (b[2]["served_by"], b[1]["x-strangler-route"]),
-        )
-        if got[0] != got[1]:
-            mismatches.append((method, path, headers, got))
+    mismatches, _ = routing_mismatches(via_router, via_nginx, CORPUS)
     assert mismatches == []
     canary_users = [via_nginx.send("GET", "/api/products/1/x", X_User=f"user-{i}")[2]["served_by"]
                     for i in range(60)]  # fmt: skip
