@@ -79,7 +79,11 @@ class KafkaBroker:
         (PR_SET_PDEATHSIG) and is stopped when that thread ends.
         """
         if self.restarter is None:
-            pytest.skip(f"{SERVICE}: cannot restart a cluster given by {ENV_BOOTSTRAP}")
+            unavailable(
+                SERVICE,
+                f"a cluster given by {ENV_BOOTSTRAP} cannot be restarted",
+                f"unset {ENV_BOOTSTRAP} to let the tests start a private broker",
+            )
         self.restarter()
 
     def unique_topic(self, prefix: str = "test") -> str:
