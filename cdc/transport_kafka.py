@@ -68,6 +68,7 @@ class KafkaTransport:
         self.replication = replication
         self._producer: Any = None
         self._admin: Any = None
+        self._probes: dict[str | None, Any] = {}  # end offsets and committed offsets, per group
         self._counts: dict[str, int] = {}
 
     def _errors(self) -> Any:
@@ -156,8 +157,7 @@ class KafkaTransport:
             ) from None
 
     def consumer(self, group: str, topics: Sequence[str]) -> KafkaGroupConsumer:
-        self.ensure_topics(topics)
-        partitions = [(t, p) for t in topics for p in range(self._counts[t])]
+        partitions = [(tp.topic, tp.partition) for tp in self._partitions(topics)]
         return KafkaGroupConsumer(self.bootstrap, group, partitions, outage_s=self.outage_s)
 
     def _probe(self, group: str | None) -> Any:
@@ -169,16 +169,18 @@ class KafkaTransport:
         return [tp(t, p) for t in topics for p in range(self._counts[t])]
 
     def _probing(self, group: str | None, doing: str, ask: Callable[[Any], T]) -> T:
-        """Ask a short-lived consumer; while the broker is away, retry up to the limit."""
+        """Ask this group's probe consumer (kept: `--once` asks for end offsets every
+        50 ms, and a new consumer costs ~100 ms); while the broker is away, retry."""
         outage = _Outage(f"Kafka at {self.bootstrap}", self.outage_s)
         while True:
             try:
-                probe = self._probe(group)
-                try:
-                    return ask(probe)
-                finally:
-                    probe.close()
+                if group not in self._probes:
+                    self._probes[group] = self._probe(group)
+                return ask(self._probes[group])
             except (self._errors().KafkaError, CdcError) as exc:  # CdcError: no bootstrap
+                stale = self._probes.pop(group, None)
+                if stale is not None:
+                    stale.close()
                 outage.failed(doing, exc)
 
     def end_offsets(self, topics: Sequence[str]) -> dict[TopicPartition, int]:
@@ -196,6 +198,9 @@ class KafkaTransport:
         return self._probing(group, "committed offsets", ask)
 
     def close(self) -> None:
+        for probe in self._probes.values():
+            probe.close()
+        self._probes = {}
         if self._producer is not None:
             self._producer.close()
         if self._admin is not None:
