@@ -199,3 +199,10 @@ def run_while_transferring(
     done.set()
     threads[0].join()
     return reads, halves
+
+
+def run_sql(engine: sa.Engine, *statements: str) -> None:
+    """Run statements in one transaction."""
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(sa.text(statement))
