@@ -34,7 +34,6 @@ class AccessModel:
     writes: dict[str, dict[str, int]] = field(default_factory=dict)
     creates: dict[str, dict[str, int]] = field(default_factory=dict)  # INSERT/UPSERT only
     updates: dict[str, dict[str, int]] = field(default_factory=dict)  # changes existing rows
-    deletes: dict[str, dict[str, int]] = field(default_factory=dict)  # DELETE/TRUNCATE only
     joins: dict[tuple[str, str], int] = field(default_factory=dict)  # pair -> executions
     join_endpoints: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     foreign_keys: tuple[ForeignKey, ...] = ()
@@ -91,7 +90,6 @@ def build_access(
     writes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     creates: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     updates: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    deletes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     joins: dict[tuple[str, str], int] = defaultdict(int)
     join_eps: dict[tuple[str, str], set[str]] = defaultdict(set)
     for obs in workload.observations if workload else ():
@@ -106,9 +104,8 @@ def build_access(
                 writes[obs.endpoint][name] += obs.count
                 if shape.kind in ("insert", "upsert"):
                     creates[obs.endpoint][name] += obs.count
-                if shape.kind in ("delete", "truncate"):
-                    deletes[obs.endpoint][name] += obs.count
-                elif shape.kind != "insert":  # UPDATE, MERGE, an upsert, anything mixed
+                # UPDATE, MERGE, an upsert, anything mixed (not a pure append or delete)
+                if shape.kind not in ("insert", "delete", "truncate"):
                     updates[obs.endpoint][name] += obs.count
         for a, b in shape.joins:
             left, right = keep(a), keep(b)
@@ -130,7 +127,6 @@ def build_access(
         writes={e: dict(t) for e, t in writes.items()},
         creates={e: dict(t) for e, t in creates.items()},
         updates={e: dict(t) for e, t in updates.items()},
-        deletes={e: dict(t) for e, t in deletes.items()},
         joins=dict(joins),
         join_endpoints={p: tuple(sorted(e)) for p, e in join_eps.items()},
         foreign_keys=fks,

@@ -129,31 +129,27 @@ def _table_info(
     updaters = [e for e in writers if model.updates.get(e, {}).get(table)]
     context = table_context[table]
     owner, confidence, basis = context, 0.0, "schema"
+    by_writes = _tally(table, writers, model.writes, endpoint_context)
     # Changing existing rows is what an owner does; appending rows (an outbox, a ledger)
     # or deleting them along with a parent is weaker evidence, used when nobody updates.
-    for name, users, volumes in (
-        ("updates", updaters, model.updates),
-        ("writes", writers, model.writes),
-        ("reads", readers, model.reads),
+    for name, (count, volume) in (
+        ("updates", _tally(table, updaters, model.updates, endpoint_context)),
+        ("writes", by_writes),
+        ("reads", _tally(table, readers, model.reads, endpoint_context)),
     ):
-        count, volume = _tally(table, users, volumes, endpoint_context)
         if count:
             # Most endpoints first (robust to the traffic mix); a tie goes to the context
             # the table was clustered into, then to executions.
             owner = max(sorted(count), key=lambda c: (count[c], c == context, volume[c]))
             confidence = _share(owner, count, volume)
             if name == "updates":  # the appending and deleting writers temper it
-                confidence = (
-                    confidence
-                    + _share(owner, *_tally(table, writers, model.writes, endpoint_context))
-                ) / 2
+                confidence = (confidence + _share(owner, *by_writes)) / 2
             elif name == "reads":
                 confidence *= 0.5  # read-only evidence of ownership is weaker
             basis = name
             break
     if basis == "schema":
         confidence = 0.5 * _inner_share(graph, table, table_context)
-    writing_contexts = {endpoint_context.get(e) for e in writers} - {None, ""}
     return TableInfo(
         name=table,
         context=context,
@@ -162,7 +158,7 @@ def _table_info(
         owner_basis=basis,
         readers=tuple(readers),
         writers=tuple(writers),
-        shared=len(writing_contexts) > 1,
+        shared=len(by_writes[0]) > 1,
     )
 
 

@@ -78,42 +78,38 @@ def _regroup(home: dict[str, int]) -> list[frozenset[str]]:
     return sorted((frozenset(p) for p in parts.values() if p), key=lambda c: (-len(c), min(c)))
 
 
-def addressed_table(endpoint: str, touched: set[str]) -> str:
-    """The table an HTTP endpoint's URL names as its resource, or '' (see module doc)."""
+def _path_tokens(endpoint: str) -> list[set[str]]:
+    """Name tokens of an HTTP endpoint's literal path segments, or [] if it has no path."""
     method, _, path = endpoint.partition(" ")
     if not path.startswith("/") or not method.isalpha():
+        return []
+    return [
+        name_tokens(s.replace("-", "_"))
+        for s in path.strip("/").split("/")
+        if s and not s.startswith(("<", "{", ":"))
+    ]
+
+
+def _naming(wanted: set[str], touched: set[str]) -> str:
+    found = [t for t in touched if wanted and name_tokens(t) == wanted]
+    return found[0] if len(found) == 1 else ""
+
+
+def addressed_table(endpoint: str, touched: set[str]) -> str:
+    """The table an HTTP endpoint's URL names as its resource, or '' (see module doc)."""
+    literals = _path_tokens(endpoint)
+    if not literals or not literals[-1]:
         return ""
-    literals = [s for s in path.strip("/").split("/") if s and not s.startswith(("<", "{", ":"))]
-    if not literals:
-        return ""
-    last = name_tokens(literals[-1].replace("-", "_"))
-    if not last:
-        return ""
-    parent = name_tokens(literals[-2].replace("-", "_")) if len(literals) > 1 else set()
-    for wanted in (last, parent | last):
-        found = sorted(t for t in touched if name_tokens(t) == wanted)
-        if len(found) == 1:
-            return found[0]
-    return ""
+    parent = literals[-2] if len(literals) > 1 else set()
+    return _naming(literals[-1], touched) or _naming(parent | literals[-1], touched)
 
 
 def resource_table(endpoint: str, touched: set[str]) -> str:
     """The table an HTTP endpoint acts on: the one its URL addresses, else the nearest path
     segment naming a touched table (`POST /api/orders/<id>/cancel` -> orders), or ''."""
-    addressed = addressed_table(endpoint, touched)
-    if addressed:
-        return addressed
-    method, _, path = endpoint.partition(" ")
-    if not path.startswith("/") or not method.isalpha():
-        return ""
-    for segment in reversed(path.strip("/").split("/")):
-        if segment.startswith(("<", "{", ":")):
-            continue  # a path parameter
-        wanted = name_tokens(segment.replace("-", "_"))
-        found = [t for t in touched if wanted and name_tokens(t) == wanted]
-        if len(found) == 1:
-            return found[0]
-    return ""
+    return addressed_table(endpoint, touched) or next(
+        (t for wanted in reversed(_path_tokens(endpoint)) if (t := _naming(wanted, touched))), ""
+    )
 
 
 def _unanimous(endpoints: list[str], routes: dict[str, int]) -> int | None:

@@ -22,7 +22,7 @@ def test_an_endpoint_addresses_the_table_its_last_url_segment_names():
     assert addressed_table("order_new", {"orders"}) == ""  # a code unit, not a URL
 
 
-def _model(writes, creates=None, fks=(), reads=None, updates=None, deletes=None):
+def _model(writes, creates=None, fks=(), reads=None, updates=None):
     tables = sorted({t for w in writes.values() for t in w})
     return AccessModel(
         tables=tuple(tables),
@@ -31,7 +31,6 @@ def _model(writes, creates=None, fks=(), reads=None, updates=None, deletes=None)
         reads=reads or {},
         creates=creates or {},
         updates=updates or {},
-        deletes=deletes or {},
         foreign_keys=fks,
         has_workload=True,
     )
@@ -44,7 +43,7 @@ def _split(rows):
     for endpoint, verb, table in rows:
         writes.setdefault(endpoint, {})[table] = 1
         kinds[verb].setdefault(endpoint, {})[table] = 1
-    return _model(writes, kinds["insert"], updates=kinds["update"], deletes=kinds["delete"])
+    return _model(writes, kinds["insert"], updates=kinds["update"])
 
 
 def test_a_table_written_only_by_one_resource_moves_to_that_resource():
