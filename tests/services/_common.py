@@ -89,18 +89,16 @@ def wait_port(port: int, timeout: float = 10, host: str = "127.0.0.1") -> None:
     """Wait until something accepts TCP connections on host:port; raise TimeoutError if not."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            socket.create_connection((host, port), 0.2).close()
+        if port_open(port, host, timeout=0.2):
             return
-        except OSError:
-            time.sleep(0.02)
+        time.sleep(0.02)
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout:g}s")
 
 
-def port_open(port: int, host: str = "127.0.0.1") -> bool:
+def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
     """Tell whether something accepts TCP connections on host:port."""
     try:
-        with socket.create_connection((host, port), timeout=0.5):
+        with socket.create_connection((host, port), timeout=timeout):
             return True
     except OSError:
         return False
