@@ -226,7 +226,8 @@ def to_messages(
     return messages
 
 
-def _unwrap(document: Any) -> Any:
+def unwrap(document: Any) -> Any:
+    """The payload of a `{"schema", "payload"}`-wrapped document; others as they are."""
     if isinstance(document, dict) and set(document) == {"schema", "payload"}:
         return document["payload"]
     return document
@@ -240,8 +241,8 @@ def from_message(message: Message) -> ChangeEvent | None:
     if message.value is None:
         return None
     try:
-        value = _unwrap(fastjson.loads(message.value))
-        key = _unwrap(fastjson.loads(message.key)) if message.key else None
+        value = unwrap(fastjson.loads(message.value))
+        key = unwrap(fastjson.loads(message.key)) if message.key else None
     except (ValueError, UnicodeDecodeError) as exc:
         raise PoisonEvent(f"not JSON: {exc}") from None
     if value is None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cdc import fastjson
-from cdc.event import ChangeEvent, Message, Transaction, to_messages
+from cdc.event import ChangeEvent, Message, Transaction, to_messages, unwrap
 from cdc.position import HEADER as POSITION_HEADER
 from cdc.position import Position
 from cdc.transport import Record, TopicPartition
@@ -124,12 +124,9 @@ def _document(raw: bytes | None) -> Any:
     if raw is None:
         return None
     try:
-        doc = fastjson.loads(raw)
+        return unwrap(fastjson.loads(raw))
     except (ValueError, UnicodeDecodeError):
         return None
-    if isinstance(doc, dict) and set(doc) == {"schema", "payload"}:
-        return doc["payload"]
-    return doc
 
 
 def _data_txn(record: Record) -> tuple[str, int] | None:
@@ -148,7 +145,6 @@ def _data_txn(record: Record) -> tuple[str, int] | None:
 class _Txn:
     id: str
     expected: int | None = None  # END's event_count
-    orders: set[int] = field(default_factory=set)  # distinct total_orders received
     split: bool = False  # released in pieces (too big, or begun before a restart)
     boundaries: list[Record] = field(default_factory=list)
 
@@ -168,6 +164,9 @@ class Assembler:
         self._order: deque[_Txn] = deque()  # by BEGIN, i.e. commit order
         self._known: dict[str, _Txn] = {}
         self._free: OrderedDict[str, None] = OrderedDict()  # released transactions
+        # Distinct total_orders received per transaction not released yet, counted as
+        # records arrive (before or after their BEGIN).
+        self._orders: dict[str, set[int]] = {}
         self._buffered = 0
 
     @property
@@ -184,9 +183,8 @@ class Assembler:
             if parsed is not None:
                 tx, order = parsed
                 position = _position(record)
-                known = self._known.get(tx)
-                if known is not None:
-                    known.orders.add(order)
+                if tx not in self._free:
+                    self._orders.setdefault(tx, set()).add(order)
             queue = self._queues.setdefault((record.topic, record.partition), deque())
             queue.append((record, tx, position))
             self._buffered += 1
@@ -205,7 +203,6 @@ class Assembler:
             txn = _Txn(tx)
             self._known[tx] = txn
             self._order.append(txn)
-            self._count_buffered_orders(txn)
         elif txn is None:
             # END without BEGIN: the BEGIN was applied before a restart, so this
             # transaction was being applied in pieces; let its records through.
@@ -223,15 +220,6 @@ class Assembler:
         # A stray or duplicate boundary record: apply it (the sink just moves its offset).
         self._order.append(_Txn(f"\0stray{record.offset}", expected=0, boundaries=[record]))
 
-    def _count_buffered_orders(self, txn: _Txn) -> None:
-        # Records that arrived before their BEGIN were not counted yet.
-        for queue in self._queues.values():
-            for record, tx, _ in queue:
-                if tx == txn.id:
-                    parsed = _data_txn(record)
-                    if parsed is not None:
-                        txn.orders.add(parsed[1])
-
     def ready(self) -> list[Record]:
         """Return the records that can be applied now, in one target transaction."""
         out: list[Record] = []
@@ -240,7 +228,8 @@ class Assembler:
             if not self._order:
                 break
             head = self._order[0]
-            complete = head.expected is not None and len(head.orders) >= head.expected
+            received = len(self._orders.get(head.id, ()))
+            complete = head.expected is not None and received >= head.expected
             if not complete and not head.split and self._buffered >= self.max_buffered:
                 head.split = True
                 self.split_count += 1
@@ -249,17 +238,13 @@ class Assembler:
                     "it in pieces, so the target may show it half-applied meanwhile",
                     head.id, self.max_buffered,
                 )  # fmt: skip
-            if head.split:
-                self._release(head.id)
-                self._emit(head, out)
-                if head.expected is None:
-                    self._drain(out)
-                    break
-            elif not complete:
+            if not (complete or head.split):
                 break
-            else:
-                self._release(head.id)
-                self._emit(head, out)
+            self._release(head.id)
+            self._emit(head, out)
+            if head.expected is None:  # split, its END not here yet: it stays the head
+                self._drain(out)
+                break
             self._order.popleft()
             self._known.pop(head.id, None)
         return out
@@ -273,6 +258,7 @@ class Assembler:
         txn.boundaries = []
 
     def _release(self, tx: str) -> None:
+        self._orders.pop(tx, None)
         self._free[tx] = None
         self._free.move_to_end(tx)
         while len(self._free) > 100_000:
@@ -286,6 +272,8 @@ class Assembler:
                     old = position is not None and self.released is not None
                     if not (old and position <= self.released):  # type: ignore[operator]
                         break
+                    if tx not in self._known:  # released before a restart: no BEGIN comes
+                        self._orders.pop(tx, None)
                 queue.popleft()
                 self._buffered -= 1
                 out.append(record)
