@@ -30,7 +30,7 @@ from cdc.event import ChangeEvent, Column, Source, row_changes
 from cdc.pg_catalog import ORIGIN_TABLE, PgCatalog
 from cdc.position import Position
 from cdc.snapshot_incremental import HIGH, LOW, SIGNAL_TABLE, STATE_TABLE, IncrementalSnapshot
-from cdc.snapshot_pg import PgSnapshot, create_slot_with_snapshot
+from cdc.snapshot_pg import PgSnapshot, create_slot_with_snapshot, event_columns
 
 UNAVAILABLE = "__debezium_unavailable_value"
 HEARTBEAT = "strangler.heartbeat"
@@ -387,10 +387,7 @@ class PgCapture(PgCatalog):
         cached = self._columns.get(rel.relid)
         if cached is not None and cached[0] is rel:
             return cached[1]
-        columns = tuple(
-            Column(c.name, c.kind, c.scale, int_bits=pgoutput.INT_BITS.get(c.type_oid, 64))
-            for c in rel.columns
-        )
+        columns = event_columns(rel.columns)
         self._columns[rel.relid] = (rel, columns)
         return columns
 

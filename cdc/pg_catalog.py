@@ -12,7 +12,7 @@ from psycopg2 import sql
 from cdc import pgoutput
 from cdc.errors import CdcError
 from cdc.snapshot_incremental import CREATE_TABLES, SIGNAL_TABLE
-from cdc.snapshot_pg import SnapshotTable
+from cdc.snapshot_pg import SnapshotTable, query
 
 ORIGIN_TABLE = "_cdc_origin"
 
@@ -27,9 +27,7 @@ class PgCatalog:
     _not_null: dict[int, set[str]]
 
     def _query(self, text: Any, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self.conn.cursor() as cur:
-            cur.execute(text, args)
-            return cur.fetchall() if cur.description else []
+        return query(self.conn, text, args)
 
     def setup(
         self,

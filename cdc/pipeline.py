@@ -112,16 +112,18 @@ class Pipeline:
         if self.capture is None:
             return 0, 0
         batch = self.capture.next_batch(self.options.batch, self.options.chunk_rows)
-        messages: list[Message] = []
+        tombstones, schemas = self.options.tombstones, self.options.schemas
+        messages: list[Message]
         if self.options.atomic_transactions:
             messages = with_transactions(
-                batch.events, prefix=self.prefix, tombstones=self.options.tombstones,
-                schemas=self.options.schemas,
-            )  # fmt: skip
-        for event in () if self.options.atomic_transactions else batch.events:
-            messages.extend(
-                to_messages(event, tombstones=self.options.tombstones, schemas=self.options.schemas)
+                batch.events, prefix=self.prefix, tombstones=tombstones, schemas=schemas
             )
+        else:
+            messages = [
+                m
+                for event in batch.events
+                for m in to_messages(event, tombstones=tombstones, schemas=schemas)
+            ]
         self.transport.publish(messages)
         self.capture.ack(batch)
         snapshot_rows = len(batch.chunk.events) if batch.chunk else 0

@@ -39,7 +39,7 @@ from typing import Any
 
 from cdc import pgoutput
 from cdc.event import ChangeEvent
-from cdc.snapshot_pg import SnapshotTable, read_chunk, read_events
+from cdc.snapshot_pg import SnapshotTable, query, read_chunk, read_events
 
 SIGNAL_TABLE = "_cdc_pg_signal"
 STATE_TABLE = "_cdc_pg_incremental"
@@ -81,15 +81,10 @@ class IncrementalSnapshot:
         self.state: dict[str, Any] = {"signal": 0, "tables": []}
         self.chunk: _Chunk | None = None
         self.dirty = False  # the state moved since the last saved_state()
-        if self._query(f"SELECT to_regclass('{STATE_TABLE}')")[0][0]:
-            rows = self._query(f"SELECT state FROM {STATE_TABLE} WHERE slot = %s", (slot,))
+        if query(self.conn, f"SELECT to_regclass('{STATE_TABLE}')")[0][0]:
+            rows = query(self.conn, f"SELECT state FROM {STATE_TABLE} WHERE slot = %s", (slot,))
             if rows:
                 self.state = json.loads(rows[0][0])
-
-    def _query(self, text: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self.conn.cursor() as cur:
-            cur.execute(text, args)
-            return cur.fetchall() if cur.description else []
 
     @property
     def active(self) -> bool:
@@ -119,7 +114,8 @@ class IncrementalSnapshot:
         return json.dumps(self.state)
 
     def save(self, state: str) -> None:
-        self._query(
+        query(
+            self.conn,
             f"INSERT INTO {STATE_TABLE} VALUES (%s, %s) ON CONFLICT (slot)"
             " DO UPDATE SET state = excluded.state",
             (self.slot, state),
@@ -133,12 +129,12 @@ class IncrementalSnapshot:
         table = describe(entry["name"])
         chunk_id = uuid.uuid4().hex
         self._emit(LOW, chunk_id)
-        self._query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        query(self.conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         try:
-            snapshot = self._query("SELECT pg_current_snapshot()::text")[0][0]
+            snapshot = query(self.conn, "SELECT pg_current_snapshot()::text")[0][0]
             rows = read_chunk(self.conn, table, entry["last_key"], chunk_rows)
         finally:
-            self._query("COMMIT")
+            query(self.conn, "COMMIT")
         self._emit(HIGH, chunk_id)
         in_progress = {int(x) & 0xFFFFFFFF for x in snapshot.split(":")[2].split(",") if x}
         last_key = list(rows[-1][0]) if rows else entry["last_key"]
@@ -148,7 +144,7 @@ class IncrementalSnapshot:
         )  # fmt: skip
 
     def _emit(self, prefix: str, chunk_id: str) -> None:
-        self._query("SELECT pg_logical_emit_message(false, %s, %s)", (prefix, chunk_id))
+        query(self.conn, "SELECT pg_logical_emit_message(false, %s, %s)", (prefix, chunk_id))
 
     def on_commit(
         self, xid: int, changes: Sequence[tuple[Any, Any]], key: Callable[[Any], tuple[str, ...]]

@@ -98,7 +98,7 @@ class PgSnapshot:
             entry = self.state[name]
             if entry["done"]:
                 continue
-            rows = self._read(table, entry["last_key"], chunk_rows)
+            rows = read_chunk(self.conn, table, entry["last_key"], chunk_rows)
             self.state[name] = {
                 "last_key": list(rows[-1][0]) if rows else entry["last_key"],
                 "done": len(rows) < chunk_rows,
@@ -107,11 +107,6 @@ class PgSnapshot:
             if rows:
                 return self._events(table, rows, prefix, db), ChunkProgress(self.saved_state())
         return [], None
-
-    def _read(
-        self, table: SnapshotTable, last_key: list[Any] | None, limit: int
-    ) -> list[tuple[tuple[Any, ...], tuple[Any, ...]]]:
-        return read_chunk(self.conn, table, last_key, limit)
 
     def _events(
         self, table: SnapshotTable, rows: list[tuple[tuple[Any, ...], tuple[Any, ...]]],
@@ -124,6 +119,21 @@ class PgSnapshot:
     def finish(self) -> None:
         self.conn.commit()
         self.conn.close()
+
+
+def query(conn: Any, text: Any, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Run one statement on a psycopg2 connection; its rows ([] if it returns none)."""
+    with conn.cursor() as cur:
+        cur.execute(text, args)
+        return cur.fetchall() if cur.description else []
+
+
+def event_columns(columns: Sequence[Any]) -> tuple[Column, ...]:
+    """Event column metadata from pgoutput-style columns (name, kind, scale, type_oid)."""
+    return tuple(
+        Column(c.name, c.kind, c.scale, int_bits=pgoutput.INT_BITS.get(c.type_oid, 64))
+        for c in columns
+    )
 
 
 def read_chunk(
@@ -166,10 +176,7 @@ def read_events(
     "first" for the first row of the snapshot, else "true".
     """
     now = int(time.time() * 1000)
-    columns = tuple(
-        Column(c.name, c.kind, c.scale, int_bits=pgoutput.INT_BITS.get(c.type_oid, 64))
-        for c in table.columns
-    )
+    columns = event_columns(table.columns)
     events = []
     for raw in rows:
         index += 1
