@@ -332,20 +332,9 @@ class _StranglerInstance(mode_servers.AsyncioServerInstance[StranglerMode]):
     reuse_port = False
 
     def make_top_layer(self, context: Any) -> layer.Layer:
-        return layers.modes.ReverseProxy(context)
-
-    async def handle_stream(self, reader: Any, writer: Any = None) -> None:
-        handler = mode_servers.ProxyConnectionHandler(
-            ctx.master, reader, writer, ctx.options, self.mode
-        )
-        top = self.make_top_layer(handler.layer.context)
-        addons = ctx.master.addons
-        if isinstance(addons, _LeanAddons):
-            handler.layer = _InlineHooks(top, addons)  # type: ignore[assignment]
-        else:
-            handler.layer = top
-        with self.manager.register_connection(top.context.client.id, handler):
-            await handler.handle_client()
+        # mitmproxy's handle_stream installs this as the connection's top layer.
+        top = layers.modes.ReverseProxy(context)
+        return _InlineHooks(top, ctx.master.addons)  # type: ignore[arg-type,return-value]
 
     async def listen(self, host: str, port: int) -> list[Any]:
         if not self.reuse_port:
@@ -356,7 +345,6 @@ class _StranglerInstance(mode_servers.AsyncioServerInstance[StranglerMode]):
 class _StranglerSharedInstance(mode_servers.AsyncioServerInstance[StranglerSharedMode]):
     reuse_port = True
     make_top_layer = _StranglerInstance.make_top_layer
-    handle_stream = _StranglerInstance.handle_stream
     listen = _StranglerInstance.listen
 
 

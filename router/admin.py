@@ -214,10 +214,11 @@ def _observability(app: Flask, c: Control) -> None:
     @app.get("/shadow/summary")
     def shadow_summary() -> Any:
         mirror = c.plane.mirror
+        dropped, in_flight = mirror.counts() if mirror else (0, 0)
         return {
             "routes": c.comparisons.summary() if c.comparisons else [],
-            "dropped": mirror.dropped if mirror else 0,
-            "in_flight": mirror.in_flight if mirror else 0,
+            "dropped": dropped,
+            "in_flight": in_flight,
         }
 
 

@@ -23,7 +23,7 @@ from router.metrics import Metrics
 from router.table import Decision, Request, RouteTable, Upstream, decide
 
 if TYPE_CHECKING:
-    from router.shadow import Submitter
+    from router.mirrorproc import ProcessMirror
 
 Headers = list[tuple[bytes, bytes]]
 RETRY_STATUSES = frozenset({502, 503, 504})
@@ -78,7 +78,7 @@ class DataPlane:
         self._publish_lock = threading.Lock()
         self.breakers: dict[str, Breaker] = {}
         self._rr: dict[str, int] = {}
-        self.mirror: Submitter | None = None  # router.shadow or router.mirrorproc
+        self.mirror: ProcessMirror | None = None  # set by router.server
 
     def publish(self, table: RouteTable) -> None:
         """Swap in a new table (one reference assignment: atomic for readers).

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -50,7 +51,8 @@ from typing import Any
 from router.client import Reply
 from router.config import RouterConfig
 from router.metrics import Metrics
-from router.shadow import Job, Submitter
+from router.shadow import Headers, Job
+from router.table import Decision, RouteTable
 
 log = logging.getLogger(__name__)
 _LEN = struct.Struct("!I")
@@ -64,9 +66,10 @@ SHADOW_METRICS = (
     "strangler_shadow_comparisons_total",
     "strangler_shadow_dropped_total",
 )
+_rr = itertools.count()
 
 
-class ProcessMirror(Submitter):
+class ProcessMirror:
     """The router side: hand mirrors to the child process; fetch its counters on demand."""
 
     def __init__(self, metrics: Metrics, config: RouterConfig) -> None:
@@ -89,12 +92,37 @@ class ProcessMirror(Submitter):
         self._lock = threading.Lock()  # one stats exchange at a time
         self._spawn_lock = threading.Lock()
         self._seq = 0
-        self._stats: dict[str, Any] = {"dropped": 0, "in_flight": 0, "completed": 0}
+        self._stats: dict[str, Any] = {"dropped": 0, "in_flight": 0}
         self._lost: dict[str, int] = defaultdict(int)  # dropped here, by route
         self._closed = False
         metrics.before_render.append(self.sync)
 
     # -- the event loop's side ----------------------------------------------------------
+
+    def submit(
+        self,
+        table: RouteTable,
+        method: str,
+        target: str,
+        headers: Headers,
+        body: bytes,
+        decision: Decision,
+        primary: Reply,
+        request_id: str,
+    ) -> bool:
+        """Schedule one mirror on a later loop turn; False if no such shadow upstream.
+
+        Later: the client's response is written first (mitmproxy runs new tasks eagerly,
+        which would send the mirror before the response).
+        """
+        upstream = table.upstream(decision.shadow or "")
+        if upstream is None:
+            return False
+        url = upstream.urls[next(_rr) % len(upstream.urls)]
+        shadow_headers = [*headers, (b"x-strangler-shadow", b"1")]
+        job = Job(url, method, target, shadow_headers, body, decision.route, primary, request_id)
+        asyncio.get_running_loop().call_soon(self.hand_over, job)
+        return True
 
     def hand_over(self, job: Job) -> None:
         """Send one job to the child (on the loop turn after the client's response)."""
@@ -111,7 +139,8 @@ class ProcessMirror(Submitter):
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
             self._loop_thread = threading.get_ident()
-        self.prepare()
+        if self._hand is None:
+            self.prepare()
         assert self._hand is not None
         frame = _LEN.pack(len(data)) + data
         if self._backlog:
@@ -201,20 +230,10 @@ class ProcessMirror(Submitter):
                 value += self._lost.get(labels.get("route", ""), 0)
             self.metrics.set(name, value, **labels)
 
-    @property
-    def dropped(self) -> int:
+    def counts(self) -> tuple[int, int]:
+        """(mirrors dropped so far, mirrors in flight), from one stats exchange."""
         self.sync()
-        return int(self._stats["dropped"]) + sum(self._lost.values())
-
-    @property
-    def in_flight(self) -> int:
-        self.sync()
-        return int(self._stats["in_flight"])
-
-    @property
-    def completed(self) -> int:
-        self.sync()
-        return int(self._stats["completed"])
+        return int(self._stats["dropped"]) + sum(self._lost.values()), int(self._stats["in_flight"])
 
     # -- shutdown -----------------------------------------------------------------------
 
@@ -295,7 +314,6 @@ async def _serve(hand_fd: int, back_fd: int, settings: dict[str, Any]) -> None:
                     "seq": item[1],
                     "dropped": mirror.dropped,
                     "in_flight": mirror.in_flight,
-                    "completed": mirror.completed,
                     "metrics": metrics.snapshot(SHADOW_METRICS),
                 }
                 data = pickle.dumps(stats, protocol=5)

@@ -1,19 +1,17 @@
 """Mirror requests to the shadow target after the client has its answer, and compare.
 
-`Submitter.submit` is what the data plane calls once the primary response is ready; it
-hands a `Job` over on a later loop turn. `Mirror` does the work: `launch` starts one
-mirror as a task (or counts a drop when `concurrency` mirrors are in flight); each
-mirror has its own timeout and its own connection pool, so a slow shadow cannot hold a
-connection the primary path needs; the comparison runs on the comparison store's
-writer thread. The router itself runs a `Mirror` in a separate mirror process
-(router/mirrorproc.py), so that its event loop only hands each job off; a `Mirror`
-used directly as the data plane's mirror runs the jobs in the router's own loop.
+The data plane's mirror is `router.mirrorproc.ProcessMirror`: its `submit`, called once
+the primary response is ready, hands a `Job` to a separate mirror process on a later
+loop turn, so the router's event loop only hands each job off. There a `Mirror` does the
+work: `launch` starts one mirror as a task (or counts a drop when `concurrency` mirrors
+are in flight); each mirror has its own timeout and its own connection pool, so a slow
+shadow cannot hold a connection the primary path needs; the comparison runs on the
+comparison store's writer thread.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -22,7 +20,6 @@ from router.client import Client, Reply, UpstreamError
 from router.compare import Side, compare
 from router.comparisons import ComparisonStore, Record
 from router.metrics import Metrics
-from router.table import Decision, RouteTable
 
 log = logging.getLogger(__name__)
 Headers = list[tuple[bytes, bytes]]
@@ -41,58 +38,9 @@ class Job(NamedTuple):
     request_id: str
 
 
-_rr = itertools.count()
+class Mirror:
+    """Run mirrors as tasks of the running event loop (in the mirror process)."""
 
-
-class Submitter:
-    """What the data plane calls: `submit` a mirror once the primary response is ready."""
-
-    def submit(
-        self,
-        table: RouteTable,
-        method: str,
-        target: str,
-        headers: Headers,
-        body: bytes,
-        decision: Decision,
-        primary: Reply,
-        request_id: str,
-    ) -> bool:
-        """Schedule one mirror on a later loop turn; False if no such shadow upstream.
-
-        Later: the client's response is written first (mitmproxy runs new tasks eagerly,
-        which would send the mirror before the response).
-        """
-        upstream = table.upstream(decision.shadow or "")
-        if upstream is None:
-            return False
-        url = upstream.urls[next(_rr) % len(upstream.urls)]
-        shadow_headers = [*headers, (b"x-strangler-shadow", b"1")]
-        job = Job(url, method, target, shadow_headers, body, decision.route, primary, request_id)
-        asyncio.get_running_loop().call_soon(self.hand_over, job)
-        return True
-
-    def hand_over(self, job: Job) -> None:
-        raise NotImplementedError
-
-    @property
-    def dropped(self) -> int:
-        """Mirrors dropped so far (at capacity)."""
-        return self._dropped
-
-    @property
-    def in_flight(self) -> int:
-        """Mirrors started and not finished."""
-        return self._in_flight
-
-    _dropped = 0
-    _in_flight = 0
-
-    def prepare(self) -> None:
-        """Get ready for mirrors (a route is in shadow mode); nothing by default."""
-
-
-class Mirror(Submitter):
     def __init__(
         self,
         metrics: Metrics,
@@ -109,28 +57,24 @@ class Mirror(Submitter):
         self.headers = headers
         self.ignore = ignore
         self.client = Client(connect_timeout=timeout, read_timeout=timeout)
-        self._in_flight = self._dropped = 0
-        self.completed = 0
+        self.in_flight = 0  # mirrors started and not finished
+        self.dropped = 0  # mirrors dropped so far (at capacity)
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def hand_over(self, job: Job) -> None:
-        self.launch(job)
-
-    def launch(self, job: Job) -> bool:
+    def launch(self, job: Job) -> None:
         """Start one mirror now (or count it as dropped when at capacity)."""
-        if self._in_flight >= self.concurrency:
-            self._dropped += 1
+        if self.in_flight >= self.concurrency:
+            self.dropped += 1
             self.metrics.inc("strangler_shadow_dropped_total", route=job.route)
-            return False
-        self._in_flight += 1
+            return
+        self.in_flight += 1
         task = asyncio.get_running_loop().create_task(self._run(job))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return True
 
     async def drain(self) -> None:
         """Wait for the mirrors in flight (tests and shutdown)."""
-        while self._tasks or self._in_flight:
+        while self._tasks or self.in_flight:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
             await asyncio.sleep(0)
 
@@ -145,8 +89,7 @@ class Mirror(Submitter):
         except (UpstreamError, TimeoutError) as exc:
             error = str(exc) or "timed out"
         finally:
-            self._in_flight -= 1
-            self.completed += 1
+            self.in_flight -= 1
         outcome = "done" if shadow else "error"
         self.metrics.inc("strangler_shadow_total", route=job.route, outcome=outcome)
         if self.store is not None:
