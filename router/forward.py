@@ -23,12 +23,7 @@ HOP_BY_HOP = frozenset(
 
 def strip_hop_by_hop(headers: Headers) -> Headers:
     """Drop hop-by-hop headers, including any named in the Connection header."""
-    named = {
-        token.strip().lower()
-        for k, v in headers
-        if k.lower() == b"connection"
-        for token in v.split(b",")
-    }
+    named = _connection_named(headers)
     return [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP and k.lower() not in named]
 
 
@@ -36,10 +31,19 @@ def get(headers: Headers, name: bytes) -> bytes | None:
     return next((v for k, v in headers if k.lower() == name), None)
 
 
-def new_traceparent(random_hex: bytes | None = None) -> bytes:
+def new_traceparent(random_hex: bytes) -> bytes:
     """A W3C traceparent with a new trace id and span id (from 48 random hex digits)."""
-    h = random_hex or secrets.token_hex(24).encode()
-    return b"00-" + h[:32] + b"-" + h[32:48] + b"-01"
+    return b"00-" + random_hex[:32] + b"-" + random_hex[32:48] + b"-01"
+
+
+def _connection_named(headers: Headers) -> set[bytes]:
+    """Header names listed in the Connection header (hop-by-hop for this connection)."""
+    return {
+        token.strip().lower()
+        for k, v in headers
+        if k.lower() == b"connection"
+        for token in v.split(b",")
+    }
 
 
 def request_headers(headers: Headers, client_ip: str, scheme: str) -> tuple[Headers, str]:
@@ -47,12 +51,7 @@ def request_headers(headers: Headers, client_ip: str, scheme: str) -> tuple[Head
 
     One pass over the headers: this runs for every request.
     """
-    named = {
-        token.strip().lower()
-        for k, v in headers
-        if k.lower() == b"connection"
-        for token in v.split(b",")
-    }
+    named = _connection_named(headers)
     out: Headers = []
     request_id = trace = prior = host = forwarded_host = None
     for k, v in headers:

@@ -27,11 +27,9 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
 from router.bucket import boundary
-from router.errors import RouterError
-from router.export.nginx import _path_regex
+from router.export.nginx import _path_regex, plain_http
 from router.table import FORCE_HEADER, IDEMPOTENT, MONOLITH, Route, RouteTable, Upstream
 
 _TYPE = "type.googleapis.com/envoy."
@@ -50,12 +48,8 @@ def _seconds(value: float) -> str:
 def _cluster(u: Upstream) -> dict[str, Any]:
     endpoints = []
     for url in u.urls:
-        p = urlsplit(url)
-        if p.scheme != "http" or p.path not in ("", "/"):
-            raise RouterError(
-                f"envoy export supports plain http://host:port upstreams; {u.name} has {url!r}"
-            )
-        address = {"address": p.hostname, "port_value": p.port or 80}
+        host, port = plain_http(url, u.name, "envoy")
+        address = {"address": host, "port_value": port}
         endpoints.append({"endpoint": {"address": {"socket_address": address}}})
     return {
         "name": u.name,
@@ -242,16 +236,18 @@ def render(table: RouteTable, listen: str = "127.0.0.1:8080") -> str:
     host, _, port = listen.rpartition(":")
     clusters = [_cluster(u) for u in table.upstreams]
     canaries = [r for r in table._ordered if r.mode == "canary"]
+    canary_no = {r.id: n for n, r in enumerate(canaries)}
+    named = {c["name"] for c in clusters}
     routes: list[dict[str, Any]] = []
     for route in table._ordered:
         name = re.sub(r"[^A-Za-z0-9_.-]", "_", route.id)
         tag = {"name": name, "response_headers_to_add": [
             {"header": {"key": "X-Strangler-Route", "value": route.id}}]}  # fmt: skip
-        n = canaries.index(route) if route in canaries else -1
-        routes += [{**tag, **r} for r in _routes(route, n)]
+        produced = _routes(route, canary_no.get(route.id, -1))
+        routes += [{**tag, **r} for r in produced]
         aggregate = f"{route.target}-or-monolith"
-        uses = any(r["route"].get("cluster") == aggregate for r in routes)
-        if uses and not any(c["name"] == aggregate for c in clusters):
+        if aggregate not in named and any(r["route"].get("cluster") == aggregate for r in produced):
+            named.add(aggregate)
             clusters.append(_aggregate(route.target))
     routes.append({"name": "default", "match": {"prefix": "/"}, "route": {"cluster": MONOLITH},
                    "response_headers_to_add": [

@@ -32,13 +32,20 @@ def _upstream_name(name: str, fallback: bool = False) -> str:
     return f"strangler_{safe}" + ("__fb" if fallback else "")
 
 
-def _server(url: str, what: str) -> str:
+def plain_http(url: str, what: str, fmt: str) -> tuple[str, int]:
+    """(host, port) of a plain http://host:port upstream URL, which is all an export
+    to `fmt` can express; RouterError naming `what` otherwise."""
     parts = urlsplit(url)
     if parts.scheme != "http" or parts.path not in ("", "/"):
         raise RouterError(
-            f"nginx export supports plain http://host:port upstreams; {what} has {url!r}"
+            f"{fmt} export supports plain http://host:port upstreams; {what} has {url!r}"
         )
-    return f"{parts.hostname}:{parts.port or 80}"
+    return parts.hostname or "", parts.port or 80
+
+
+def _server(url: str, what: str) -> str:
+    host, port = plain_http(url, what, "nginx")
+    return f"{host}:{port}"
 
 
 def _check(route: Route) -> None:
