@@ -10,8 +10,9 @@ COPY router router
 COPY analysis analysis
 COPY cdc cdc
 COPY strangler strangler
+COPY strangler_settings strangler_settings
 COPY migrations migrations
 # Editable, so that migrations/ is found beside the packages.
-RUN pip install --no-cache-dir -e .
+RUN pip install --no-cache-dir -e ".[all]"
 ENTRYPOINT ["strangler"]
 CMD ["--help"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from strangler import settings
+import strangler_settings as settings
 
 
 @dataclass(frozen=True)

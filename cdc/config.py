@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from strangler import settings
+import strangler_settings as settings
 
 DEFAULT_TRANSPORT = "embedded:var/cdc/log.db"
 

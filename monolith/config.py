@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from strangler.settings import ConfigError, load
+from strangler_settings import ConfigError, load
 
 DEFAULT_SQLITE_FILE = Path("var") / "shopco.db"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from strangler import settings
+import strangler_settings as settings
 
 
 @dataclass(frozen=True)

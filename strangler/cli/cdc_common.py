@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from strangler.cli._common import user_errors
-from strangler.settings import ConfigError
+from strangler_settings import ConfigError
 
 if TYPE_CHECKING:
     from cdc.config import CdcConfig

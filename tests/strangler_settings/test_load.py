@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from strangler.settings import ConfigError, load
+from strangler_settings import ConfigError, load
 
 
 @dataclass(frozen=True)
@@ -53,3 +53,9 @@ def _toml(tmp_path: Path, text: str) -> Path:
     file = tmp_path / "strangler.toml"
     file.write_text(text)
     return file
+
+
+def test_the_old_strangler_settings_name_still_imports_the_same_loader():
+    from strangler import settings
+
+    assert settings.load is load and settings.ConfigError is ConfigError
