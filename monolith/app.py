@@ -11,6 +11,7 @@ from monolith.config import MonolithConfig, load_config
 from monolith.db import Database, init_database
 from monolith.errors import error_body, register_error_handlers
 from monolith.requestlog import configure_logging, install_request_log
+from monolith.sqllog import install_for_shopco
 
 
 def create_app(config: MonolithConfig | None = None) -> Flask:
@@ -29,10 +30,7 @@ def create_app(config: MonolithConfig | None = None) -> Flask:
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     _add_probes(app, database)
-    if config.sql_log:
-        from monolith.sqllog import install_sql_log
-
-        install_sql_log(app, database.engine, config.sql_log)
+    install_for_shopco(app, database.engine, config)
     return app
 
 

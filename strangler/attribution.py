@@ -2,7 +2,7 @@
 
 One call instruments any Flask + SQLAlchemy application::
 
-    from monolith.sqllog import install_sql_log
+    from strangler.attribution import install_sql_log
     install_sql_log(app, engine, "var/sql.jsonl")
 
 Each executed statement becomes one JSON line::
@@ -14,6 +14,9 @@ The endpoint is the Flask URL rule, so every call of one endpoint shares it. Sta
 outside a request are attributed to the CLI command that ran them ("cli strangler monolith
 seed") or to "background". Lines are buffered in memory and appended in batches, so the
 cost per statement is one dict and one list append under a lock.
+
+This module runs inside the user's application, so it imports only what `pip install
+strangler` brings without extras (flask, click, sqlalchemy) and nothing else of ours.
 """
 
 from __future__ import annotations

@@ -37,7 +37,58 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "strangler.cli.router_upstreams:upstreams",
         "Register the services routes send traffic to (URLs, health checks, breakers).",
     ),
+    "verify": (
+        "strangler.cli.verify:verify",
+        "Replay traffic to the monolith and a candidate; report differences per route and field.",
+    ),
 }
+
+
+# A verb whose third-party imports are missing names the extra that brings them. The
+# module's own extra wins; otherwise the verb's; otherwise "all".
+MODULE_EXTRAS: dict[str, str] = {
+    "mitmproxy": "router",
+    "uvloop": "router",
+    "kafka": "cdc",
+    "crc32c": "cdc",
+    "orjson": "cdc",
+    "sqlglot": "analyze",
+    "graphviz": "analyze",
+    "networkx": "analyze",
+}
+VERB_EXTRAS: dict[str, str] = {
+    "analyze": "analyze",
+    "cdc": "cdc",
+    "extract": "shopco",
+    "monolith": "shopco",
+    "router": "router",
+    "routes": "router",
+    "upstreams": "router",
+}
+
+
+# Our own packages: a missing one is a broken install or a bug, never an extra to add.
+OWN_PACKAGES = frozenset(
+    {"analysis", "cdc", "extracted", "monolith", "parity", "router", "scaffold", "strangler"}
+)
+
+
+def missing_extra(verb: str, exc: ModuleNotFoundError) -> Exception:
+    """Turn a missing third-party module into one line naming the extra; re-raise ours."""
+    top = (exc.name or "").split(".")[0]
+    if not top or top in OWN_PACKAGES or top.startswith("strangler"):
+        return exc
+    return click.ClickException(missing_extra_message(verb, top))
+
+
+def missing_extra_message(verb: str, module: str) -> str:
+    """One line naming the extra to install for `verb`, whose import of `module` failed."""
+    top = module.split(".")[0]
+    extra = MODULE_EXTRAS.get(top) or VERB_EXTRAS.get(verb, "all")
+    return (
+        f"strangler {verb} needs the '{extra}' extra (module '{top}' is not installed): "
+        f"pip install 'strangler[{extra}]'"
+    )
 
 
 class LazyGroup(click.Group):
@@ -51,8 +102,20 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module_name, attr = target[0].split(":")
-        command: click.Command = getattr(importlib.import_module(module_name), attr)
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            raise missing_extra(cmd_name, exc) from None
+        command: click.Command = getattr(module, attr)
         return command
+
+    def invoke(self, ctx: click.Context) -> object:
+        # Verbs import their heavy dependencies late (inside commands), so a missing extra
+        # surfaces here too, not only when the verb's module is imported.
+        try:
+            return super().invoke(ctx)
+        except ModuleNotFoundError as exc:
+            raise missing_extra(ctx.invoked_subcommand or "", exc) from None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]

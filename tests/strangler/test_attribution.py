@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
-from monolith.sqllog import SqlLogWriter, install_sql_log
+from strangler.attribution import SqlLogWriter, install_sql_log
 
 
 @pytest.fixture

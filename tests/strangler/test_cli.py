@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -10,7 +11,7 @@ from click.testing import CliRunner
 
 from analysis.mojo import mojofm
 from strangler import __version__
-from strangler.cli import COMMANDS, main
+from strangler.cli import COMMANDS, main, missing_extra_message
 from tests.analysis.test_monolith_traffic import EXPECTED
 
 
@@ -79,3 +80,26 @@ def test_demo_on_a_busy_port_says_so(tmp_path):
     assert result.exit_code == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_verb_whose_extra_is_missing_names_the_extra_in_one_line(tmp_path) -> None:
+    # None in sys.modules makes `import kafka`/`import orjson` fail as if not installed.
+    code = (
+        "import sys; sys.modules['kafka'] = sys.modules['orjson'] = None\n"
+        "from strangler.cli import main\n"
+        f"main(['cdc', 'run', '--source', 'sqlite:///{tmp_path}/a.db',"
+        f" '--sink', 'sqlite:///{tmp_path}/b.db', '--once'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert re.fullmatch(
+        r"Error: strangler cdc needs the 'cdc' extra \(module '(kafka|orjson)' is not "
+        r"installed\): pip install 'strangler\[cdc\]'",
+        done.stderr.strip(),
+    ), done.stderr
+
+
+def test_the_missing_extra_falls_back_to_the_verbs_extra_then_all() -> None:
+    assert "strangler[shopco]" in missing_extra_message("monolith", "alembic.config")
+    assert "strangler[all]" in missing_extra_message("demo", "rich")
+    assert "'router' extra (module 'mitmproxy'" in missing_extra_message("demo", "mitmproxy.http")
