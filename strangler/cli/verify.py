@@ -1,0 +1,290 @@
+"""`strangler verify`: replay recorded traffic to the legacy side and a candidate, compare."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from strangler.cli._common import print_json
+from strangler.cli.router_client import admin_options
+
+EXIT_BAD_INPUT = 2
+
+
+class BadInput(click.ClickException):
+    """A user mistake in the arguments or the input files: one line, exit status 2."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+@click.group("verify", invoke_without_command=True)
+@click.option("--legacy", help="The legacy side: a base URL or a registered upstream name.")
+@click.option("--candidate", help="The new side: a base URL or a registered upstream name.")
+@click.option(
+    "--requests",
+    "requests_file",
+    type=click.Path(dir_okay=False),
+    help='JSON Lines, one {"method", "path", "headers"?, "body"?} per line.',
+)
+@click.option("--har", type=click.Path(dir_okay=False), help="A HAR file (browser/proxy export).")
+@click.option(
+    "--capture",
+    type=click.Path(dir_okay=False),
+    help="The router's capture file (`router serve --capture FILE`).",
+)
+@click.option(
+    "--from-shadow",
+    "from_shadow",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[ROUTE]",
+    help="Replay the router's stored shadow comparisons (all routes, or ROUTE's).",
+)
+@click.option(
+    "--shadow-limit",
+    type=click.IntRange(1),
+    default=10000,
+    show_default=True,
+    help="With --from-shadow: how many of the newest stored comparisons.",
+)
+@click.option("--rules", type=click.Path(dir_okay=False), help="Rules file (TOML), see docs.")
+@click.option(
+    "--writes",
+    type=click.Choice(["skip"]),
+    default="skip",
+    show_default=True,
+    help="Writes (POST, PUT, PATCH, DELETE) are skipped and reported as skipped.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False),
+    help="Also write the report as a static HTML page.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=8,
+    show_default=True,
+    help="Requests in flight at once.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.001),
+    default=10.0,
+    show_default=True,
+    help="Seconds per request and side; a timeout is an error for that request.",
+)
+@admin_options
+@click.pass_context
+def verify(ctx: click.Context, **opts: Any) -> None:
+    """Replay requests to the legacy side and the candidate and report every difference.
+
+    Each request goes to both sides; when the answers differ the legacy side is asked
+    again, and fields that differ between two legacy answers (timestamps, generated
+    ids) are learned as noise for that route, as Diffy does. The report groups requests
+    by the router's route template (or by path), lists per field how often it differed
+    and whether it is noise, and keeps samples with a readable diff and a copy-as-curl
+    line per side. Upstream names and route templates come from the router's admin API
+    when it is reachable.
+
+    Exit status: 0 when nothing unexplained remains, 1 when a mismatch or a request
+    error remains, 2 on bad input (the message names the file and line).
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    sys.exit(_verify(opts))
+
+
+def _verify(opts: dict[str, Any]) -> int:
+    from rich.console import Console
+
+    from parity import NoiseModel
+    from parity.replay import ReplayConfig, Replayer, route_finder
+    from parity.report import Tally
+
+    sources = [k for k in ("requests_file", "har", "capture", "from_shadow") if opts[k] is not None]
+    if len(sources) != 1:
+        raise BadInput("give exactly one of --requests, --har, --capture, --from-shadow")
+    if not opts["legacy"] or not opts["candidate"]:
+        raise BadInput("--legacy and --candidate are required (a base URL or an upstream name)")
+    rules = _rules(opts["rules"])
+    admin = _Admin(opts["admin_url"], opts["token"])
+    legacy, candidate = admin.base_url(opts["legacy"]), admin.base_url(opts["candidate"])
+    read = _reader(opts, sources[0], admin)
+    total = _validate(read)
+    noise = NoiseModel()
+    config = ReplayConfig(legacy, candidate, opts["concurrency"], opts["timeout"])
+    replayer = Replayer(config, rules, noise, route_finder(admin.table()))
+    tally = Tally(legacy, candidate, noise, rules)
+    err = Console(stderr=True)
+    with _progress(err, total) as advance:
+
+        def done(outcome: Any) -> None:
+            tally.add(outcome)
+            advance()
+
+        replayer.run(read(), done)
+    report = tally.report()
+    if opts["html_file"]:
+        from parity.report_render import to_html
+
+        Path(opts["html_file"]).write_text(to_html(report), encoding="utf-8")
+    if opts["as_json"]:
+        print_json(report)
+    else:
+        from parity.report_render import summary
+
+        summary(report, Console())
+        if opts["html_file"]:
+            click.echo(f"HTML report: {opts['html_file']}")
+    t = report["totals"]
+    return 1 if t["mismatched"] or t["errors"] else 0
+
+
+def _rules(path: str | None) -> Any:
+    from parity import Rules, RulesError, load_rules
+
+    if not path:
+        return Rules()
+    try:
+        return load_rules(path)
+    except RulesError as exc:
+        raise BadInput(str(exc)) from None
+
+
+Reader = Callable[[], Iterator[Any]]
+
+
+def _reader(opts: dict[str, Any], source: str, admin: _Admin) -> Reader:
+    from parity import inputs
+
+    if source == "from_shadow":
+        rows = admin.shadow_rows(opts["from_shadow"] or None, opts["shadow_limit"])
+        return lambda: inputs.from_shadow(rows)
+    path = opts[source]
+    name = Path(path).name
+    if source == "har":
+        text = _read_text(path)
+        return lambda: inputs.read_har(text, name)
+    parse = inputs.read_jsonl if source == "requests_file" else inputs.read_capture
+    _read_text(path, probe=True)
+
+    def lines() -> Iterator[Any]:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            yield from parse(fh, name)
+
+    return lines
+
+
+def _read_text(path: str, probe: bool = False) -> str:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read(1 if probe else -1)
+    except OSError as exc:
+        raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{path} is not UTF-8 text ({exc.reason})") from None
+
+
+def _validate(read: Reader) -> int:
+    """Read the whole input once before sending anything; return the request count."""
+    from parity.inputs import InputError
+
+    try:
+        return sum(1 for _ in read())
+    except InputError as exc:
+        raise BadInput(str(exc)) from None
+
+
+class _Admin:
+    """The router's admin API, asked only when needed (upstream names, shadow rows)."""
+
+    def __init__(self, url: str | None, token: str | None) -> None:
+        self.url, self.token = url, token
+        self._client: Any = None
+
+    def client(self, why: str) -> Any:
+        from router.errors import RouterError
+        from strangler.cli.router_client import resolve
+
+        if self._client is None:
+            try:
+                self._client = resolve(self.url, self.token)
+            except (RouterError, ValueError) as exc:
+                raise BadInput(f"{why} needs the router's admin API: {exc}") from None
+        return self._client
+
+    def call(self, why: str, path: str) -> Any:
+        from router.errors import RouterError
+
+        try:
+            return self.client(why).call("GET", path)
+        except RouterError as exc:
+            raise BadInput(f"{why}: {exc}") from None
+
+    def base_url(self, side: str) -> str:
+        if "://" in side:
+            return side
+        upstreams = self.call(f"upstream name {side!r}", "/upstreams")["upstreams"]
+        for u in upstreams:
+            if u["name"] == side:
+                return str(u["urls"][0])
+        known = ", ".join(u["name"] for u in upstreams)
+        raise BadInput(f"no upstream named {side!r} (registered: {known}); or give a URL")
+
+    def shadow_rows(self, route: str | None, limit: int) -> list[dict[str, Any]]:
+        from urllib.parse import quote
+
+        query = f"?limit={limit}" + (f"&route={quote(route)}" if route else "")
+        rows: list[dict[str, Any]] = self.call("--from-shadow", "/shadow/comparisons" + query)[
+            "comparisons"
+        ]
+        if not rows:
+            raise BadInput(
+                "the router has no stored shadow comparisons"
+                + (f" for route {route!r}" if route else "")
+            )
+        return list(reversed(rows))  # oldest first, as they happened
+
+    def table(self) -> Any:
+        """The route table when the admin API answers, else None (group by path)."""
+        from router import codec
+        from router.errors import RouterError
+        from strangler.cli.router_client import resolve
+
+        try:
+            client = self._client or resolve(self.url, self.token)
+            return codec.table_from_dict(client.call("GET", "/table"))
+        except (RouterError, ValueError, OSError):
+            return None
+
+
+class _progress:
+    """A rich progress bar on stderr (only when it is a terminal)."""
+
+    def __init__(self, console: Any, total: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        self.bar = Progress(
+            "replaying",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not console.is_terminal,
+        )
+        self.task = self.bar.add_task("replay", total=total)
+
+    def __enter__(self) -> Callable[[], None]:
+        self.bar.start()
+        return lambda: self.bar.advance(self.task)
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
