@@ -221,58 +221,74 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def bench_propagation(args: argparse.Namespace, tmp: Path, procs: Procs) -> list[float]:
+def bench_propagation(args: argparse.Namespace, tmp: Path, procs: Procs) -> dict[str, list[float]]:
+    """Commit route changes straight into a store shared by 2 routers; time until both apply.
+
+    Changes alternate between two ways of seeing them: a request through each data plane
+    (its X-Strangler-Target header names the new target: what a client sees) and each
+    router's admin `/health` (its serving_version), which adds the admin server's own
+    response time (a thread per connection in werkzeug).
+    """
     from router import ops
     from router.store import RouteStore
 
     up_port = free_port()
     procs.start([PY, str(ROOT / "bench/router_upstream.py"), str(up_port)], up_port)
+    upstream = f"http://127.0.0.1:{up_port}"
     store_url = f"sqlite:///{tmp}/shared.db"
-    planes = [start_router(procs, f"http://127.0.0.1:{up_port}", store_url) for _ in range(2)]
+    planes = [start_router(procs, upstream, store_url) for _ in range(2)]
     store = RouteStore(store_url)
-    table, _ = ops.add_route(store.current(), {"id": "p", "path": "/api/**", "target": "monolith"})
+    table, _ = ops.put_upstream(store.current(), {"name": "svc", "urls": [upstream]})
+    table, _ = ops.add_route(table, {"id": "p", "path": "/api/**", "target": "svc"})
     store.commit(table, actor="bench", reason="", change={})
-    conns = [http.client.HTTPConnection("127.0.0.1", a) for _, a in planes]
-    delays = []
-    for i in range(args.changes):
+    proxies = [http.client.HTTPConnection("127.0.0.1", p) for p, _ in planes]
+    admins = [http.client.HTTPConnection("127.0.0.1", a) for _, a in planes]
+
+    def through_proxy(j: int, version: int, mode: str) -> bool:
+        proxies[j].request("GET", "/api/products/7")
+        response = proxies[j].getresponse()
+        response.read()
+        return response.getheader("x-strangler-target") == (
+            "svc" if mode == "service" else "monolith"
+        )
+
+    def through_health(j: int, version: int, mode: str) -> bool:
+        admins[j].request("GET", "/health")
+        return json.loads(admins[j].getresponse().read())["serving_version"] >= version
+
+    delays: dict[str, list[float]] = {"proxy": [], "health": []}
+    for i in range(2 * args.changes):
         mode = "service" if i % 2 else "monolith"
+        seen, check = ("proxy", through_proxy) if i % 4 < 2 else ("health", through_health)
         new, _ = ops.set_route(store.current(), "p", {"mode": mode})
         t0 = time.perf_counter()
         version = store.commit(new, actor="bench", reason="", change={}).version
-        pending = set(range(len(conns)))
+        pending = set(range(len(planes)))
         while pending:
-            for j in list(pending):
-                conns[j].request("GET", "/health")
-                if json.loads(conns[j].getresponse().read())["serving_version"] >= version:
-                    pending.discard(j)
-        delays.append((time.perf_counter() - t0) * 1000)
+            pending -= {j for j in pending if check(j, version, mode)}
+        delays[seen].append((time.perf_counter() - t0) * 1000)
     store.close()
     return delays
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small counts, one round")
-    parser.add_argument(
-        "--workers", type=int, default=2, help="data-plane processes of the multi-worker router"
-    )
-    args = parser.parse_args()
-    args.requests = 600 if args.quick else 3000
-    args.latency_requests = 200 if args.quick else 1000
-    args.rounds = 1 if args.quick else 3
-    args.changes = 20 if args.quick else 100
-    if not shutil.which("h2load"):
-        raise SystemExit("needs h2load: apt-get install -y nghttp2-client")
-    procs = Procs()
-    try:
-        with tempfile.TemporaryDirectory() as d:
-            m = bench_data_plane(args, Path(d), procs)
-            procs.stop_all()
-            procs = Procs()
-            delays = bench_propagation(args, Path(d), procs)
-    finally:
-        procs.stop_all()
-    q = statistics.quantiles(delays, n=100)
+SIZES = ("1k", "50k", "500k")  # response bodies served by bench/router_upstream.py
+
+
+def bench_body_size(args: argparse.Namespace, tmp: Path, procs: Procs) -> dict[str, list[float]]:
+    """p50 at 1 connection, direct and through the router (monolith route), per body size."""
+    up_port = free_port()
+    procs.start([PY, str(ROOT / "bench/router_upstream.py"), str(up_port)], up_port)
+    ours, _ = start_router(procs, f"http://127.0.0.1:{up_port}", str(tmp / "sizes.db"))
+    r: dict[str, list[float]] = {}
+    for _ in range(args.rounds):  # interleaved: direct and router back to back per size
+        for size in SIZES:
+            path = f"/page/{size}"
+            r.setdefault(f"direct_{size}", []).append(p50_ms(up_port, args.size_requests, path))
+            r.setdefault(f"router_{size}", []).append(p50_ms(ours, args.size_requests, path))
+    return r
+
+
+def print_data_plane(m: dict[str, float], args: argparse.Namespace) -> None:
     print(json.dumps({k: round(v, 3) for k, v in m.items()}, indent=2))
     print(
         f"throughput, 8 conns: router(service) {m['service_rps']:.0f} rps / mitmdump "
@@ -317,9 +333,67 @@ def main() -> None:
             f"{m['envoy_rps'] / m['direct_rps']:.0%} ({m['envoy_rps']:.0f} / "
             f"{m['direct_rps']:.0f} rps; no target)"
         )
-    print(f"route change visible in 2 data planes: p50 {statistics.median(delays):.1f} ms, "
-          f"p99 {q[98]:.1f} ms, max {max(delays):.1f} ms over {len(delays)} changes "
-          "(target p99 <= 100 ms)")  # fmt: skip
+
+
+def print_propagation(delays: dict[str, list[float]]) -> None:
+    for seen, how in (("proxy", "a request through each"), ("health", "each admin /health")):
+        d = delays[seen]
+        q = statistics.quantiles(d, n=100)
+        print(f"route change visible in 2 data planes ({how}): p50 {statistics.median(d):.1f} ms, "
+              f"p99 {q[98]:.1f} ms, max {max(d):.1f} ms over {len(d)} changes "
+              "(target p99 <= 100 ms)")  # fmt: skip
+
+
+def print_body_size(r: dict[str, list[float]]) -> None:
+    for size in SIZES:
+        direct, router = (
+            statistics.median(r[f"direct_{size}"]),
+            statistics.median(r[f"router_{size}"]),
+        )
+        added = [b - a for a, b in zip(r[f"direct_{size}"], r[f"router_{size}"], strict=True)]
+        target = "target <= 1.5 ms" if size != "500k" else "no target"
+        print(
+            f"added p50 at 1 conn, {size} HTML body: {router - direct:.2f} ms (router "
+            f"{router:.2f} ms, direct {direct:.2f} ms; per round {min(added):.2f}-"
+            f"{max(added):.2f} ms; {target})"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small counts, one round")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="data-plane processes of the multi-worker router"
+    )
+    parser.add_argument(
+        "--only",
+        choices=("data-plane", "propagation", "body-size"),
+        help="run one part (default: all of them)",
+    )
+    args = parser.parse_args()
+    args.requests = 600 if args.quick else 3000
+    args.latency_requests = 200 if args.quick else 1000
+    args.size_requests = 100 if args.quick else 500
+    args.rounds = 1 if args.quick else 3
+    args.changes = 20 if args.quick else 100
+    if args.only in (None, "data-plane") and not shutil.which("h2load"):
+        raise SystemExit("needs h2load: apt-get install -y nghttp2-client")
+    parts = {
+        "data-plane": (bench_data_plane, lambda m: print_data_plane(m, args)),
+        "propagation": (bench_propagation, print_propagation),
+        "body-size": (bench_body_size, print_body_size),
+    }
+    results = []
+    with tempfile.TemporaryDirectory() as d:
+        for name, (run, _) in parts.items():
+            if args.only in (None, name):
+                procs = Procs()
+                try:
+                    results.append((name, run(args, Path(d), procs)))
+                finally:
+                    procs.stop_all()
+    for name, result in results:
+        parts[name][1](result)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,7 @@
-"""A keep-alive threaded WSGI upstream with a small JSON response, for the router benches.
+"""A keep-alive threaded WSGI upstream for the router benches.
+
+It answers a small JSON response, or at /page/1k, /page/50k and /page/500k a
+server-rendered HTML page of about that size (a forum's topic list).
 
 Run as `python bench/router_upstream.py PORT`; serves until killed. The server side is
 http.server's keep-alive loop (HTTP/1.1, and HTTP/1.0 with `Connection: keep-alive`, as
@@ -17,9 +20,36 @@ from typing import Any
 BODY = json.dumps({"id": 7, "name": "Widget", "price": 9.99, "tags": ["a", "b"]}).encode()
 
 
+def html_page(size: int) -> bytes:
+    """A topic-list page of `size` bytes: rows of links, user names and dates."""
+    head = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Forum</title>'
+        '<link rel="stylesheet" href="/static/style.css"></head><body><main><table>'
+    )
+    tail = "</table></main></body></html>"
+    rows, used, n = [], len(head) + len(tail), 0
+    while True:
+        n += 1
+        row = (
+            f'<tr class="topic"><td><a href="/topic/{n}">Topic number {n} about widgets</a>'
+            f'</td><td class="author"><a href="/user/u{n % 97}">user{n % 97}</a></td>'
+            f'<td class="date">2026-11-{n % 28 + 1:02d} 12:{n % 60:02d}</td></tr>\n'
+        )
+        if used + len(row) > size:
+            break
+        rows.append(row)
+        used += len(row)
+    return (head + "".join(rows) + tail).encode().ljust(size)
+
+
+PAGES = {f"/page/{k}k": html_page(k * 1000) for k in (1, 50, 500)}
+
+
 def app(environ: dict[str, Any], start: Any) -> list[bytes]:
-    start("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(BODY)))])
-    return [BODY]
+    page = PAGES.get(environ["PATH_INFO"])
+    body, kind = (BODY, "application/json") if page is None else (page, "text/html; charset=utf-8")
+    start("200 OK", [("Content-Type", kind), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -4,7 +4,8 @@ One table `strangler_route_versions` holds each version's full table as JSON plu
 made the change, when, why and what it was. The current table is the highest version.
 Writers append `current + 1`; the primary key turns a concurrent write into a Conflict
 instead of a lost update. SQLite (a file) is the default; PostgreSQL works through the
-same SQLAlchemy Core code.
+same SQLAlchemy Core code. Each commit also wakes the watchers of every process sharing
+the store (router/notify.py: LISTEN/NOTIFY, or Unix sockets next to a SQLite file).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from router import codec
+from router import codec, notify
 from router.errors import Conflict, NotFound, RouterError
 from router.table import RouteTable, validate
 
@@ -83,6 +84,8 @@ class RouteStore:
             _meta.create_all(self.engine)
         except (OperationalError, sa.exc.ArgumentError) as exc:
             raise RouterError(f"cannot open route store {url!r}: {exc}") from None
+        sqlite = self.url.startswith("sqlite")
+        self._sockets = notify.socket_folder(self.engine.url.database or "") if sqlite else None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -140,9 +143,27 @@ class RouteStore:
         try:
             with self.engine.begin() as conn:
                 conn.execute(versions.insert().values(**row))
+                if self.engine.dialect.name == "postgresql":  # sent only if this commits
+                    conn.execute(sa.select(sa.func.pg_notify(notify.CHANNEL, str(new.version))))
         except IntegrityError:
             raise Conflict(f"version {new.version} was written concurrently; retry") from None
+        if self._sockets is not None:
+            notify.notify_sockets(self._sockets, new.version)
         return new
+
+    def listen(self) -> notify.Listener | None:
+        """Return a listener woken by every commit to this store, from any process.
+
+        None when the store offers no notification (SQLite in memory, or a PostgreSQL
+        driver other than psycopg2): watchers then rely on polling alone.
+        """
+        if self.engine.dialect.name == "postgresql":
+            if self.engine.dialect.driver != "psycopg2":
+                return None
+            return notify.PgListener(self.engine)
+        if self._sockets is None:
+            return None
+        return notify.SocketListener(self._sockets)
 
     def update(
         self,

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from router import ops
+from router import notify, ops
 from router.errors import Conflict, NotFound, ValidationError
 from router.store import RouteStore
 from router.table import Route, RouteTable, Upstream
 from router.watch import TableWatcher
 
+ROOT = Path(__file__).resolve().parents[2]
 BASE = RouteTable(
     (Upstream("monolith", ("http://127.0.0.1:1",)), Upstream("catalog", ("http://127.0.0.1:2",)))
 )
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[RouteStore]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path}/routes.db"
@@ -132,6 +136,49 @@ def test_every_watching_data_plane_picks_up_a_new_version(store: RouteStore) -> 
         for w in watchers:
             w.stop()
         other.close()
+
+
+WRITE_FROM_ANOTHER_PROCESS = """
+import sys
+from router.store import RouteStore
+from router.table import RouteTable, Upstream
+store = RouteStore(sys.argv[1])
+store.commit(RouteTable((Upstream("monolith", ("http://127.0.0.1:3",)),)), actor="other",
+             reason="", change={})
+store.close()
+"""
+
+
+def test_a_change_from_another_process_arrives_without_waiting_for_the_poll(
+    store: RouteStore,
+) -> None:
+    seeded(store)
+    arrived = threading.Event()
+    # polls once at start, then not for an hour: only the notification can deliver it
+    watcher = TableWatcher(
+        RouteStore(store.url), lambda t: t.version == 2 and arrived.set(), interval=3600
+    )
+    watcher.start()
+    try:
+        assert watcher.listening
+        subprocess.run(
+            [sys.executable, "-c", WRITE_FROM_ANOTHER_PROCESS, store.url], check=True, cwd=ROOT
+        )
+        assert arrived.wait(30), "the change was not announced to the watcher"
+    finally:
+        watcher.stop()
+        watcher.store.close()
+
+
+def test_a_listener_left_by_a_dead_process_does_not_block_commits(tmp_path) -> None:
+    store = RouteStore(f"sqlite:///{tmp_path}/routes.db")
+    folder = notify.socket_folder(str(tmp_path / "routes.db"))
+    assert folder is not None
+    abandoned = notify.SocketListener(folder)
+    abandoned.sock.close()  # as if its process had died: the socket file stays
+    seeded(store)
+    assert not abandoned.path.exists()  # the writer removed it
+    store.close()
 
 
 def test_a_plain_path_is_a_sqlite_store(tmp_path) -> None:
