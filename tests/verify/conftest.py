@@ -110,3 +110,6 @@ def verify_json(*args: str) -> tuple[int, dict[str, Any]]:
 
 def route_of(report: dict[str, Any], route: str) -> dict[str, Any]:
     return next(r for r in report["routes"] if r["route"] == route)
+
+
+from tests.router.conftest import start_router, upstream  # noqa: E402, F401 - shared fixtures
