@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.router.conftest import TOKEN, Admin, Proxy
-from tests.verify.conftest import route_of, run_verify, verify_json, write_requests
+from tests.verify.conftest import route_of, run_verify, verify_json
 
 
 def _bad(tmp_path: Path, *args: str) -> str:
