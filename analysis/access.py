@@ -36,6 +36,7 @@ class AccessModel:
     updates: dict[str, dict[str, int]] = field(default_factory=dict)  # changes existing rows
     joins: dict[tuple[str, str], int] = field(default_factory=dict)  # pair -> executions
     join_endpoints: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    calls: dict[str, int] = field(default_factory=dict)  # estimated: its most run shape
     foreign_keys: tuple[ForeignKey, ...] = ()
     schema_tables: frozenset[str] = frozenset()
     has_workload: bool = False
@@ -92,10 +93,12 @@ def build_access(
     updates: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     joins: dict[tuple[str, str], int] = defaultdict(int)
     join_eps: dict[tuple[str, str], set[str]] = defaultdict(set)
+    calls: dict[str, int] = defaultdict(int)
     for obs in workload.observations if workload else ():
         if any(fnmatchcase(obs.endpoint, p) for p in ignore_endpoints):
             continue
         shape = shapes[obs.fingerprint]
+        calls[obs.endpoint] = max(calls[obs.endpoint], obs.count)
         for table in shape.reads:
             if (name := keep(table)) is not None:
                 reads[obs.endpoint][name] += obs.count
@@ -129,6 +132,7 @@ def build_access(
         updates={e: dict(t) for e, t in updates.items()},
         joins=dict(joins),
         join_endpoints={p: tuple(sorted(e)) for p, e in join_eps.items()},
+        calls=dict(calls),
         foreign_keys=fks,
         schema_tables=frozenset(names[t] for t in schema.tables) - ignored,
         has_workload=bool(workload and workload.observations),

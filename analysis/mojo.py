@@ -1,4 +1,4 @@
-"""Comparing a split with a reference split: MoJoFM (exact) and c2c coverage. Pure."""
+"""Comparing a split with a reference split: MoJoFM (exact), c2c coverage, pairwise F1. Pure."""
 
 from __future__ import annotations
 
@@ -63,6 +63,33 @@ def c2c_coverage(
         best = max(len(ref & c) / max(len(ref), len(c)) for c in mine.values())
         matched += best >= threshold
     return round(100 * matched / len(theirs), 2)
+
+
+def pairwise_f1(ours: Mapping[str, str], reference: Mapping[str, str]) -> float:
+    """F1 of "these two tables share a context" over the table pairs, in [0, 1].
+
+    Precision: share of our same-context pairs the reference also puts together; recall:
+    share of the reference's pairs we put together. Over the tables both splits contain;
+    when neither split puts any two tables together, the splits agree: 1.0.
+    """
+    common = sorted(set(ours) & set(reference))
+    ours_pairs = _together(ours, common)
+    ref_pairs = _together(reference, common)
+    if not ours_pairs and not ref_pairs:
+        return 1.0
+    both = len(ours_pairs & ref_pairs)
+    if both == 0:
+        return 0.0
+    precision, recall = both / len(ours_pairs), both / len(ref_pairs)
+    return round(2 * precision * recall / (precision + recall), 4)
+
+
+def _together(partition: Mapping[str, str], objects: list[str]) -> set[tuple[str, str]]:
+    groups: dict[str, list[str]] = defaultdict(list)
+    for obj in objects:
+        groups[partition[obj]].append(obj)
+    return {(a, b) for members in groups.values() for i, a in enumerate(members)
+            for b in members[i + 1 :]}  # fmt: skip
 
 
 def _clusters(partition: Mapping[str, str]) -> dict[str, set[str]]:

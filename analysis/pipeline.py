@@ -26,6 +26,7 @@ from analysis.sources.pg_log import DEFAULT_PREFIX, read_pg_log
 from analysis.sources.pg_stat import read_pg_stat_statements
 from analysis.sources.sql_dir import read_sql_dir
 from analysis.sqltext import resolve_dialect
+from analysis.verdict import ONE_CONTEXT_SHARE, Verdict, judge
 from analysis.workload import WorkloadBuilder
 
 _LOG_DIALECTS = {"sqlite": "sqlite", "postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql"}
@@ -50,6 +51,7 @@ class Inputs:
     reference: Path | None = None
     seed: int = 42
     resolution: float = DEFAULT_RESOLUTION
+    one_context_share: float = ONE_CONTEXT_SHARE
     max_examples: int = 5
 
     def has_workload(self) -> bool:
@@ -69,6 +71,7 @@ class Analysis:
     findings: tuple[Finding, ...]
     plan: tuple[ExtractionStep, ...]
     metrics: dict[str, float | int | None]
+    verdict: Verdict
     overrides: Overrides = field(default_factory=Overrides)
     inputs: dict[str, object] = field(default_factory=dict)
 
@@ -115,6 +118,9 @@ def run(inputs: Inputs, progress: ProgressFactory | None = None) -> Analysis:
     if overrides.contexts is None:  # a context count asked for is kept
         groups = detach_independent(model, groups, omnipresent)
     split = assign(model, graph, groups, overrides)
+    verdict = judge(model, split.table_context, omnipresent, inputs.one_context_share)
+    if verdict.kind == "one-context" and overrides.contexts is None and len(groups) > 1:
+        split = assign(model, graph, [frozenset(model.tables)], overrides)
     metrics = compute(model, graph, split.table_context, split.endpoint_context, reference)
     return Analysis(
         mode="workload" if model.has_workload else "schema-only",
@@ -126,6 +132,7 @@ def run(inputs: Inputs, progress: ProgressFactory | None = None) -> Analysis:
         findings=tuple(find_all(model, split)),
         plan=tuple(extraction_plan(model, split)),
         metrics=metrics,
+        verdict=verdict,
         overrides=overrides,
         inputs=_summary(inputs, dialect),
     )

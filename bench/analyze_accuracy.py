@@ -1,0 +1,131 @@
+"""Accuracy of `strangler analyze` on the corpus, side by side with simple baselines.
+
+For every workload of tests/analysis/corpus (generated afresh from its spec into a
+temporary folder) it prints the analyzer's and the baseline's pairwise F1, MoJoFM and
+c2c coverage (at 0.5) against the workload's published split, the number of contexts,
+and the analyzer's verdict ("split" or "one context", with the share of write
+transactions that would span contexts under the best split it found).
+
+Baselines (bench/baseline.py): with a workload, Louvain on an endpoint co-access graph;
+schema only, the connected components of the foreign-key graph.
+
+No per-workload tuning: the analyzer runs with its defaults on every workload. The
+leave-one-out table then asks whether those defaults were fitted to the corpus: for each
+workload, the parameter setting of a small grid that scores best (mean pairwise F1) on
+the *other* workloads is chosen and used to score the held-out one.
+
+    .venv/bin/python bench/analyze_accuracy.py                # everything (about 1 min)
+    .venv/bin/python bench/analyze_accuracy.py --no-loo       # skip leave-one-out
+    .venv/bin/python bench/analyze_accuracy.py --only tpcc forum
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.baseline import components_baseline, louvain_baseline
+from tests.analysis.corpus.generate import Materialised
+from tests.analysis.corpus.score import Result, evaluate, generate_all
+
+# The grid leave-one-out chooses from: the analyzer's tunable parameters, each around its
+# default. The default setting is one point of the grid.
+GRID: dict[str, tuple[Any, ...]] = {
+    "resolution": (0.8, 1.0, 1.25),
+    "one_context_share": (0.35, 0.45, 0.55),
+}
+
+
+def _row(r: Result) -> str:
+    o, b = r.ours, r.baseline
+    spanning = "" if r.spanning is None else f" ({100 * r.spanning:.0f} % span)"
+    mark = "" if (o.f1 > b.f1 and o.mojofm > b.mojofm) else (
+        " =" if (o.f1 >= b.f1 and o.mojofm >= b.mojofm) else " <")  # fmt: skip
+    return (
+        f"| {r.name}{' (neg)' if r.negative else ''} | {o.f1:.2f} | {b.f1:.2f} | "
+        f"{o.mojofm:.1f} | {b.mojofm:.1f} | {o.c2c:.0f} | {b.c2c:.0f} | "
+        f"{o.contexts} / {b.contexts} / {r.truth_contexts} | {r.verdict}{spanning}{mark} |"
+    )
+
+
+def table(title: str, results: list[Result]) -> None:
+    print(f"\n{title}\n")
+    print("| workload | F1 ours | F1 base | MoJoFM ours | MoJoFM base | c2c ours | c2c base "
+          "| contexts ours / base / truth | verdict |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        print(_row(r))
+    f1 = statistics.mean(r.ours.f1 for r in results)
+    base = statistics.mean(r.baseline.f1 for r in results)
+    mojo = statistics.mean(r.ours.mojofm for r in results)
+    mojo_b = statistics.mean(r.baseline.mojofm for r in results)
+    print(f"| **mean** | **{f1:.3f}** | {base:.3f} | **{mojo:.1f}** | {mojo_b:.1f} | | | | "
+          f"F1 {f1 - base:+.3f} |")  # fmt: skip
+    worse = [
+        r.name for r in results if r.ours.f1 < r.baseline.f1 or r.ours.mojofm < r.baseline.mojofm
+    ]
+    print(
+        f"\nworkloads where the baseline scores higher (F1 or MoJoFM): {', '.join(worse) or 'none'}"
+    )
+
+
+def leave_one_out(made: list[Materialised]) -> None:
+    keys = list(GRID)
+    settings = [
+        dict(zip(keys, values, strict=True)) for values in itertools.product(*GRID.values())
+    ]
+    scores: dict[int, dict[str, float]] = {}
+    for i, options in enumerate(settings):
+        scores[i] = {m.spec.name: evaluate(m, louvain_baseline, **options)[0].ours.f1 for m in made}
+    print("\nLeave-one-out (parameters chosen on the other workloads, mean pairwise F1)\n")
+    print("| held out | chosen | F1 held out | F1 with defaults |")
+    print("|---|---|---|---|")
+    held_scores, default_scores = [], []
+    for m in made:
+        name = m.spec.name
+
+        def others(i: int, held: str = name) -> tuple[float, int]:
+            rest = [v for k, v in scores[i].items() if k != held]
+            return statistics.mean(rest), -i
+
+        best = max(scores, key=others)
+        default = evaluate(m, louvain_baseline)[0].ours.f1
+        held_scores.append(scores[best][name])
+        default_scores.append(default)
+        chosen = ", ".join(f"{k}={v}" for k, v in settings[best].items())
+        print(f"| {name} | {chosen} | {scores[best][name]:.2f} | {default:.2f} |")
+    print(f"| **mean** | | **{statistics.mean(held_scores):.3f}** | "
+          f"{statistics.mean(default_scores):.3f} |")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", help="workload names (default: all)")
+    parser.add_argument("--no-loo", action="store_true", help="skip leave-one-out")
+    parser.add_argument("--no-schema", action="store_true", help="skip the schema-only table")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="analyze-accuracy-") as tmp:
+        made = generate_all(Path(tmp), args.only)
+        results = [evaluate(m, louvain_baseline)[0] for m in made]
+        table("With the workload (baseline: Louvain on endpoint co-access)", results)
+        negatives = [r for r in results if r.negative]
+        if negatives:
+            print("\nnegative controls: " + ", ".join(
+                f"{r.name} -> {r.ours.contexts} context(s), verdict {r.verdict}"
+                for r in negatives))  # fmt: skip
+        if not args.no_schema:
+            schema = [evaluate(m, components_baseline, schema_only=True)[0] for m in made]
+            table("Schema only (baseline: foreign-key connected components)", schema)
+        if not args.no_loo:
+            leave_one_out(made)
+
+
+if __name__ == "__main__":
+    main()
