@@ -282,10 +282,15 @@ class _Reader:
         self.pos = 0
         return True
 
-    async def some(self, limit: int) -> bytes:
-        """Up to `limit` bytes (b"" at EOF); the deadline restarts on every call."""
+    def restart(self) -> None:
+        """Start the deadline again (a streamed body may take long, as long as it moves)."""
+        self.deadline = asyncio.get_running_loop().time() + self.timeout
+
+    async def some(self, limit: int, restart: bool = True) -> bytes:
+        """Up to `limit` bytes (b"" at EOF); with `restart` the deadline restarts first."""
         if self.pos >= len(self.buf):
-            self.deadline = asyncio.get_running_loop().time() + self.timeout
+            if restart:
+                self.restart()
             if not await self._more():
                 return b""
         chunk = self.buf[self.pos : self.pos + limit]
@@ -312,20 +317,36 @@ class _Reader:
         self.pos += n
         return chunk
 
-    async def chunked(self) -> bytes:
-        parts: list[bytes] = []
+    async def sized(self, n: int, piece: int, restart: bool) -> AsyncIterator[bytes]:
+        """The next `n` bytes, at most `piece` at a time."""
+        while n > 0:
+            part = await self.some(min(n, piece), restart)
+            if not part:
+                raise UpstreamError("protocol", "connection closed mid-body")
+            n -= len(part)
+            yield part
+
+    async def dechunk(self, piece: int, restart: bool) -> AsyncIterator[bytes]:
+        """A chunked body, decoded, at most `piece` bytes at a time (trailers dropped)."""
         while True:
-            size_line = await self.until(b"\r\n")
+            if restart:
+                self.restart()
+            line = await self.until(b"\r\n")
             try:
-                size = int(size_line.split(b";", 1)[0].strip(), 16)
+                size = int(line.split(b";", 1)[0].strip(), 16)
             except ValueError:
                 raise UpstreamError("protocol", "bad chunk size from upstream") from None
             if size == 0:
                 while await self.until(b"\r\n"):  # trailers, then the empty line
                     pass
-                return b"".join(parts)
-            parts.append(await self.exactly(size))
+                return
+            async for part in self.sized(size, piece, restart):
+                yield part
             await self.exactly(2)
+
+    async def chunked(self) -> bytes:
+        """A whole chunked body, within the one overall deadline."""
+        return b"".join([part async for part in self.dechunk(1 << 62, restart=False)])
 
     async def until_close(self) -> bytes:
         while await self._more():
@@ -373,34 +394,14 @@ class BodyStream:
         else:
             self.close()
 
-    async def _exact(self, n: int) -> AsyncIterator[bytes]:
-        while n > 0:
-            piece = await self.reader.some(min(n, self.PIECE))
-            if not piece:
-                raise UpstreamError("protocol", "connection closed mid-body")
-            n -= len(piece)
-            yield piece
-
-    async def _pieces(self) -> AsyncIterator[bytes]:
+    def _pieces(self) -> AsyncIterator[bytes]:
         r = self.reader
         if self.length is not None:
-            async for piece in self._exact(self.length):
-                yield piece
-        elif not self.chunked:
-            while piece := await r.some(self.PIECE):
-                yield piece
-        else:
-            while True:
-                r.deadline = asyncio.get_running_loop().time() + r.timeout
-                line = await r.until(b"\r\n")
-                try:
-                    size = int(line.split(b";", 1)[0].strip(), 16)
-                except ValueError:
-                    raise UpstreamError("protocol", "bad chunk size from upstream") from None
-                if size == 0:
-                    while await r.until(b"\r\n"):  # trailers, then the empty line
-                        pass
-                    return
-                async for piece in self._exact(size):
-                    yield piece
-                await r.exactly(2)
+            return r.sized(self.length, self.PIECE, restart=True)
+        if self.chunked:
+            return r.dechunk(self.PIECE, restart=True)
+        return self._until_close()
+
+    async def _until_close(self) -> AsyncIterator[bytes]:
+        while piece := await self.reader.some(self.PIECE):
+            yield piece

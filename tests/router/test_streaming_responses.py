@@ -150,6 +150,20 @@ def test_a_20_mib_response_reaches_the_client_exactly_without_buffering(
     assert mem.growth < 12 * MIB, f"RSS grew by {mem.growth / MIB:.1f} MiB"
 
 
+def test_the_same_response_buffered_grows_memory_by_at_least_its_size(
+    upstream, start_router, big_upstream
+) -> None:
+    # the counterpart of the bound above: with the threshold over the body, it is buffered
+    router = start_router(upstream("monolith").url, response_stream_threshold=64 * MIB)
+    route_to(router, big_upstream + "/big")
+    fetch(router.proxy_url, f"/big/sized/{2 * MIB}")
+    total = 20 * MIB
+    with PeakRss() as mem:
+        r, got, n = fetch(router.proxy_url, f"/big/sized/{total}")
+    assert r.status == 200 and n == total and got == digest(total)
+    assert mem.growth > total, f"RSS grew by {mem.growth / MIB:.1f} MiB only"
+
+
 def test_small_responses_stay_buffered_and_the_connection_is_reused(
     upstream, start_router, big_upstream
 ) -> None:
