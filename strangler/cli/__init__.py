@@ -21,6 +21,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Capture changes as Debezium events and apply them to another database.",
     ),
     "demo": ("strangler.cli.demo:demo", "Run the bundled ShopCo demo on embedded defaults."),
+    "extract": (
+        "strangler.cli.extract:extract",
+        "Migrate, sync and serve the services extracted from the monolith.",
+    ),
     "monolith": (
         "strangler.cli.monolith:monolith",
         "Serve, seed, migrate and drive traffic at the legacy ShopCo monolith.",
