@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
@@ -22,11 +22,21 @@ from router.breaker import CLOSED
 from router.comparisons import ComparisonStore
 from router.dataplane import DataPlane
 from router.errors import Conflict, NotFound, RouterError, ValidationError
+from router.gate import (
+    GATED_MODES,
+    Evidence,
+    GatePolicy,
+    PromotionRefused,
+    Verdict,
+    judge,
+    load_policy,
+    refusal,
+)
 from router.openapi import document
 from router.store import RouteStore
 from router.table import MONOLITH, Route, RouteTable
 
-STATUS = {ValidationError: 400, NotFound: 404, Conflict: 409}
+STATUS = {ValidationError: 400, NotFound: 404, Conflict: 409, PromotionRefused: 409}
 
 
 @dataclass
@@ -37,6 +47,7 @@ class Control:
     plane: DataPlane
     token: str
     comparisons: ComparisonStore | None = None
+    gate: GatePolicy = field(default_factory=load_policy)  # [gate] in strangler.toml
 
 
 def create_app(control: Control) -> Flask:
@@ -87,7 +98,12 @@ def _routes(app: Flask, c: Control) -> None:
     def add_route() -> Any:
         body = _body()
         fields = {k: v for k, v in body.items() if k not in ("reason", "force")}
-        table, route = _change(c, lambda t: ops.add_route(t, fields), None, body, "add")
+        gate: dict[str, Any] = {}
+        if c.gate.guard_set and isinstance(fields.get("mode"), str):
+            new = Route(str(fields.get("id") or ""), str(fields.get("path")), MONOLITH)
+            gate = _gate(c, new, fields["mode"], body)  # a new route has no comparisons yet
+        edit = lambda t: ops.add_route(t, fields)  # noqa: E731
+        table, route = _change(c, edit, None, body, "add", gate)
         return jsonify({"version": table.version, "route": codec.route_to_dict(route)}), 201
 
     @app.get("/routes/<key>")
@@ -98,15 +114,39 @@ def _routes(app: Flask, c: Control) -> None:
     def set_route(key: str) -> Any:
         body = _body()
         fields = {k: v for k, v in body.items() if k not in ("reason", "force")}
-        table, route = _change(c, lambda t: ops.set_route(t, key, fields), key, body, "set")
+        gate: dict[str, Any] = {}
+        if c.gate.guard_set and isinstance(fields.get("mode"), str):
+            gate = _gate(c, ops.find_route(c.store.current(), key), fields["mode"], body)
+        edit = lambda t: ops.set_route(t, key, fields)  # noqa: E731
+        table, route = _change(c, edit, key, body, "set", gate)
         return {"version": table.version, "route": codec.route_to_dict(route)}
 
     @app.post("/routes/<key>/<any(promote, demote):verb>")
     def step(key: str, verb: str) -> Any:
         body = _body(optional=True)
         direction = 1 if verb == "promote" else -1
-        table, route = _change(c, lambda t: ops.step(t, key, direction), key, body, verb)
+        gate: dict[str, Any] = {}
+        if direction > 0:
+            before = ops.find_route(c.store.current(), key)
+            _, after = ops.step(c.store.current(), key, direction)
+            gate = _gate(c, before, after.mode, body)
+        table, route = _change(c, lambda t: ops.step(t, key, direction), key, body, verb, gate)
         return {"version": table.version, "route": codec.route_to_dict(route)}
+
+    @app.get("/routes/<key>/gate")
+    def gate_verdict(key: str) -> Any:
+        """What the promotion gate says about moving the route to `mode` (default: next)."""
+        table = c.store.current()
+        route = ops.find_route(table, key)
+        mode = request.args.get("mode") or ops.step(table, key, 1)[1].mode
+        evidence, verdict = _judge(c, route)
+        return {
+            "route": route.id,
+            "mode": mode,
+            "gated": mode in GATED_MODES,
+            **verdict.to_json(),
+            "evidence": evidence.to_json(),
+        }
 
     @app.delete("/routes/<key>")
     def remove_route(key: str) -> Any:
@@ -222,17 +262,45 @@ def _observability(app: Flask, c: Control) -> None:
         }
 
 
+def _judge(c: Control, route: Route) -> tuple[Evidence, Verdict]:
+    from router.gate_evidence import gather
+
+    evidence = gather(route, c.gate, c.comparisons, c.plane.metrics)
+    return evidence, judge(evidence, c.gate)
+
+
+def _gate(c: Control, before: Route, mode: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Refuse a promotion into canary/service that the gate's numbers do not allow.
+
+    Returns what to record in the change: the overridden failures when forced.
+    """
+    rungs = ops.LADDER
+    if mode not in GATED_MODES or (mode in rungs and rungs.index(mode) <= rungs.index(before.mode)):
+        return {}
+    _, verdict = _judge(c, before)
+    if verdict.allowed:
+        return {"gate": "passed"}
+    if body.get("force") is not True:
+        raise PromotionRefused(refusal(before.id, mode, verdict))
+    if not str(body.get("reason", "")).strip():
+        raise ValidationError(
+            "overriding the promotion gate needs a reason (the force is recorded)"
+        )
+    return {"forced": True, "gate": {"overridden": [f.message for f in verdict.failures]}}
+
+
 def _change(
     c: Control,
     edit: Callable[[RouteTable], tuple[RouteTable, Route]],
     key: str | None,
     body: dict[str, Any],
     op: str,
+    gate: dict[str, Any] | None = None,
 ) -> tuple[RouteTable, Route]:
     """Commit a route edit, refusing to activate an unhealthy target unless forced."""
     holder: dict[str, Any] = {}
     force = body.get("force") is True
-    change: dict[str, Any] = {"op": op, "route": key}
+    change: dict[str, Any] = {"op": op, "route": key, **(gate or {})}
 
     def apply(t: RouteTable) -> RouteTable:
         before = t.route(key) if key else None

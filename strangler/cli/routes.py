@@ -174,11 +174,50 @@ def canary(admin_url: str | None, token: str | None, route: str, **opts: Any) ->
 @routes.command("promote")
 @admin_options
 @click.argument("route")
-@click.option("--force", is_flag=True, help="Activate even if the target is unhealthy (recorded).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Override the promotion gate or an unhealthy target; needs --reason (recorded).",
+)
 @_reason
 def promote(admin_url: str | None, token: str | None, route: str, reason: str, force: bool) -> None:
-    """One step forward: monolith → shadow → canary → service."""
+    """One step forward: monolith → shadow → canary → service.
+
+    Moving on to canary or service passes the promotion gate, enforced by the router's
+    admin API: it refuses when the route's shadow mismatch rate after noise removal is
+    above [gate] max_mismatch_rate (0.1 %) or there are fewer than min_comparisons (200),
+    when the candidate's error rate or p99 latency is worse than the monolith's by more
+    than a margin, or when CDC lags on the route's tables. The refusal names each number
+    and its threshold; `strangler routes gate ROUTE` shows them before you try.
+    """
+    if force and not reason.strip():
+        raise click.UsageError("--force needs --reason TEXT (it is recorded in the history)")
     _step(admin_url, token, route, "promote", {"reason": reason, "force": force})
+
+
+@routes.command("gate")
+@admin_options
+@click.argument("route")
+@click.option("--mode", type=click.Choice(["canary", "service"]), default=None,
+              help="Judge a move to this mode (default: the next rung).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def gate(admin_url: str | None, token: str | None, route: str, mode: str | None,
+         as_json: bool) -> None:  # fmt: skip
+    """Show what the promotion gate says about ROUTE, check by check, with its numbers."""
+    with _errors():
+        client = _client(admin_url, token)
+        query = f"?mode={mode}" if mode else ""
+        data = client.call("GET", f"/routes/{_route_id(client, route)}/gate{query}")
+    if as_json:
+        print_json(data)
+        return
+    if not data["gated"]:
+        click.echo(f"route {data['route']}: a move to {data['mode']} is not gated")
+        return
+    for check in data["checks"]:
+        click.echo(f"  {'ok  ' if check['ok'] else 'FAIL'} {check['message']}")
+    word = "allowed" if data["allowed"] else "refused"
+    click.echo(f"route {data['route']} → {data['mode']}: {word}")
 
 
 @routes.command("demote")

@@ -20,6 +20,7 @@ from tests.services._common import free_port, wait_port
 
 @pytest.fixture
 def cli(upstream, start_router, monkeypatch):
+    monkeypatch.setenv("STRANGLER_GATE_MIN_COMPARISONS", "0")  # the gate: tests/router/test_gate*
     mono = upstream("monolith")
     router = start_router(mono.url)
     monkeypatch.setenv("STRANGLER_ADMIN_URL", router.admin_url)
