@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what the test suite's real services need: Debian packages (PostgreSQL server,
-# graphviz, nginx, a Java runtime, Maven) and the Apache Kafka broker jars from Maven
-# Central, cached outside the repository. Idempotent, and quick when all is present.
+# graphviz, nginx, a Java runtime, Maven), the Apache Kafka broker jars and the Debezium
+# PostgreSQL connector with Kafka Connect from Maven Central, cached outside the repository. Idempotent, and quick when all is present.
 # Under CI=true any failure is fatal; otherwise it says what is missing and goes on
 # (the tests that need the missing piece then skip with a one-line reason).
 set -uo pipefail
@@ -70,34 +70,50 @@ if have_cmd java; then
   fi
 fi
 
-# --- Apache Kafka broker jars -----------------------------------------------------
-pom=scripts/kafka/pom.xml
-kafka_version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$pom")
+# --- Jars from Maven Central -----------------------------------------------------
 home=${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
 cache_root=${STRANGLER_CACHE_DIR:-${XDG_CACHE_HOME:-$home/.cache}/strangler}
-kafka_home=$cache_root/kafka-$kafka_version
-pom_hash=$(sha256sum "$pom" | cut -c1-16)
 
-if [ -n "${STRANGLER_KAFKA_LIBS:-}" ]; then
-  : # the user brings their own broker jars
-elif [ -f "$kafka_home/.resolved-$pom_hash" ] && [ -d "$kafka_home/libs" ]; then
-  : # already resolved from this very pom
-elif ! have_cmd mvn; then
-  problem "Maven (mvn), needed to fetch the Kafka $kafka_version broker jars"
-else
-  say "resolving Apache Kafka $kafka_version broker jars into $kafka_home/libs"
-  mkdir -p "$kafka_home"
-  staging=$(mktemp -d "$kafka_home/libs.XXXXXX")
+# resolve_jars WHAT POM DIR: copy POM's runtime dependencies into DIR/libs with Maven,
+# unless DIR/libs was already resolved from this very POM (a marker holds its hash).
+resolve_jars() {
+  local what=$1 pom=$2 dir=$3 pom_hash staging
+  pom_hash=$(sha256sum "$pom" | cut -c1-16)
+  if [ -f "$dir/.resolved-$pom_hash" ] && [ -d "$dir/libs" ]; then
+    return 0
+  fi
+  if ! have_cmd mvn; then
+    problem "Maven (mvn), needed to fetch the $what jars"
+    return 0
+  fi
+  say "resolving $what jars into $dir/libs"
+  mkdir -p "$dir"
+  staging=$(mktemp -d "$dir/libs.XXXXXX")
   if mvn -q -B -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
-    -DoutputDirectory="$staging" >"$kafka_home/mvn.log" 2>&1; then
-    rm -rf "$kafka_home/libs" "$kafka_home"/.resolved-*
-    mv "$staging" "$kafka_home/libs"
-    touch "$kafka_home/.resolved-$pom_hash"
-    say "installed $(find "$kafka_home/libs" -name '*.jar' | wc -l) jars for Kafka $kafka_version"
+    -DoutputDirectory="$staging" >"$dir/mvn.log" 2>&1; then
+    rm -rf "$dir/libs" "$dir"/.resolved-*
+    mv "$staging" "$dir/libs"
+    touch "$dir/.resolved-$pom_hash"
+    say "installed $(find "$dir/libs" -name '*.jar' | wc -l) jars for $what"
   else
     rm -rf "$staging"
-    tail -n 20 "$kafka_home/mvn.log" >&2
-    problem "Kafka $kafka_version broker jars (mvn failed; log above)"
+    tail -n 20 "$dir/mvn.log" >&2
+    problem "$what jars (mvn failed; log above)"
   fi
+}
+
+pom_property() { sed -n "s:.*<$1>\(.*\)</$1>.*:\1:p" "$2"; }
+
+# The Apache Kafka broker (the `kafka` fixture), unless the user brings their own jars.
+kafka_version=$(pom_property kafka.version scripts/kafka/pom.xml)
+if [ -z "${STRANGLER_KAFKA_LIBS:-}" ]; then
+  resolve_jars "Apache Kafka $kafka_version broker" scripts/kafka/pom.xml \
+    "$cache_root/kafka-$kafka_version"
 fi
+
+# Kafka Connect + Debezium's PostgreSQL connector (tests/cdc/test_debezium.py and
+# bench/cdc_debezium.py compare our capture and sink with real Debezium).
+debezium_version=$(pom_property debezium.version scripts/debezium/pom.xml)
+resolve_jars "Debezium $debezium_version connector + Kafka Connect" scripts/debezium/pom.xml \
+  "$cache_root/debezium-$debezium_version"
 exit 0

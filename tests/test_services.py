@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -14,10 +16,9 @@ from kafka.admin import NewTopic
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from tests.services import _common
+from tests.services import KafkaBroker, PostgresServer, ServiceError, _common
+from tests.services import kafka as kafka_service
 from tests.services import postgres as postgres_service
-from tests.services.kafka import KafkaBroker
-from tests.services.postgres import PostgresServer
 
 # --- PostgreSQL ---------------------------------------------------------------------
 
@@ -64,6 +65,7 @@ def test_create_database_rejects_an_unsafe_name(postgres: PostgresServer) -> Non
         postgres.create_database('x"; DROP DATABASE postgres; --')
 
 
+@pytest.mark.postgres  # starts a cluster of its own, not through the fixture
 def test_a_cluster_whose_port_gets_taken_starts_again_on_another(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -181,3 +183,50 @@ def test_missing_service_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI=true"):
         _common.unavailable("Kafka", "no jars", "run make services")
+
+
+# --- the marker guard ---------------------------------------------------------------
+# These tests carry no marker on purpose: the guard stops them before any server starts.
+
+
+def test_an_unmarked_test_that_reaches_postgres_fails_with_how_to_mark_it() -> None:
+    server = PostgresServer("127.0.0.1", 1, "postgres")
+    for reach in (server.connect, lambda: server.url, postgres_service.start_cluster):
+        with pytest.raises(pytest.fail.Exception, match=r"is not marked `postgres`.*pytest\.param"):
+            reach()
+
+
+def test_an_unmarked_test_that_reaches_kafka_fails_with_how_to_mark_it() -> None:
+    broker = KafkaBroker("127.0.0.1:1")
+    for reach in (lambda: broker.bootstrap, kafka_service.start_broker):
+        with pytest.raises(pytest.fail.Exception, match="is not marked `kafka`"):
+            reach()
+
+
+@pytest.mark.kafka
+def test_a_marked_test_reaches_the_service() -> None:
+    assert KafkaBroker("127.0.0.1:1").bootstrap == "127.0.0.1:1"
+
+
+def test_a_script_is_not_checked_and_gets_a_service_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_common._Running, "item", None)  # as in a bench/ script
+    monkeypatch.delenv("CI", raising=False)
+    assert PostgresServer("127.0.0.1", 1, "postgres").url.endswith("@127.0.0.1:1/postgres")
+    with pytest.raises(ServiceError, match=r"^Kafka unavailable: no jars; run make services$"):
+        _common.unavailable("Kafka", "no jars", "run make services")
+    with pytest.raises(ServiceError, match=r"^Kafka failed to start: exit 1$"):
+        _common.broken("Kafka", "exit 1")
+
+
+def test_bench_scripts_import_the_services_package_from_the_repository_root() -> None:
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import tests.services as s; "
+        "print(' '.join(sorted(s.__all__)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(_common.REPO_ROOT)],
+        capture_output=True, text=True, cwd="/", check=True,
+    )  # fmt: skip
+    assert {"kafka_and_postgres", "start_cluster", "free_port", "ServiceError"} <= set(
+        done.stdout.split()
+    )

@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from strangler.cli import main
+from tests.services import HOW_TO_INSTALL, unavailable
 
 DATA = Path(__file__).parent / "data"
 PETCLINIC = DATA / "petclinic"
@@ -41,11 +42,10 @@ def test_analyze_writes_every_report_file_and_a_terminal_summary(tmp_path):
     tables_dot = (out / "tables.dot").read_text()
     assert tables_dot.startswith("graph tables {") and "cluster_" in tables_dot
     assert "BoundedContext" in (out / "contexts.cml").read_text()
-    if shutil.which("dot"):
-        assert (out / "tables.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
-        assert (out / "contexts.svg").exists()
-    else:
-        assert "apt-get install graphviz" in result.output
+    if not shutil.which("dot"):  # skips locally, fails under CI=true, like the services
+        unavailable("graphviz", "no `dot` to render tables.svg and contexts.svg", HOW_TO_INSTALL)
+    assert (out / "tables.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+    assert (out / "contexts.svg").exists()
 
 
 def test_without_the_dot_binary_the_dot_files_are_written_and_one_line_says_how(

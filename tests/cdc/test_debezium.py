@@ -1,8 +1,8 @@
 """Real Debezium beside ours: same database, same broker, same changes.
 
 Kafka Connect (standalone worker) runs Debezium's PostgreSQL connector
-(io.debezium:debezium-connector-postgres from Maven Central, resolved by
-tests/cdc/debezium/pom.xml into a cache outside the repository) against a throwaway
+(io.debezium:debezium-connector-postgres from Maven Central, resolved by `make services`
+from scripts/debezium/pom.xml into a cache outside the repository) against a throwaway
 database. Our sink applies Debezium's topic into a second database, which must equal the
 source; and our pgoutput capture's events for the same changes must equal Debezium's
 field by field, apart from times, positions and the connector's name and version.

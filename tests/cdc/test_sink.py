@@ -15,7 +15,7 @@ from cdc.transport import Record
 from tests.cdc.helpers import event, records, source
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def target_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'target.db'}"

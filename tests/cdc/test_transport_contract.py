@@ -11,7 +11,7 @@ from cdc.event import Message
 from cdc.transport import Record, Transport, partition_for
 
 
-@pytest.fixture(params=["embedded", "kafka"])
+@pytest.fixture(params=["embedded", pytest.param("kafka", marks=pytest.mark.kafka)])
 def transport(request, tmp_path):
     if request.param == "embedded":
         from cdc.transport_embedded import EmbeddedLog

@@ -1,14 +1,16 @@
-"""Shared helpers for the service fixtures: the skip/fail policy, ports, logs, cache paths."""
+"""Shared helpers for the service fixtures: the skip/fail policy, the marker guard, ports,
+logs, cache paths."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import re
 import signal
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
@@ -18,6 +20,52 @@ T = TypeVar("T")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _BIND_ERRORS = ("Address already in use", "could not bind", "BindException")
 HOW_TO_INSTALL = "run `make services` (installs it)"
+
+
+class ServiceError(RuntimeError):
+    """A service a script (not a test) asked for is missing or did not start."""
+
+
+class _Running:
+    """The test pytest is running now (set by tests/conftest.py); None in a script."""
+
+    item: pytest.Item | None = None
+
+
+@contextlib.contextmanager
+def running(item: pytest.Item) -> Iterator[None]:
+    """Mark ``item`` as the test being run, for the marker guard and the skip policy."""
+    previous, _Running.item = _Running.item, item
+    try:
+        yield
+    finally:
+        _Running.item = previous
+
+
+def require_marker(marker: str, service: str) -> None:
+    """Fail the running test if it reaches ``service`` without the ``marker`` marker.
+
+    Called wherever a service is started or used (the fixtures, the start functions,
+    ``PostgresServer.connect``/``url_for``, ``KafkaBroker.bootstrap``), so that
+    ``-m "not postgres and not kafka"`` can be trusted to need no service. Scripts
+    (bench/) run no test and are not checked.
+    """
+    item = _Running.item
+    if item is not None and item.get_closest_marker(marker) is None:
+        pytest.fail(
+            f"{item.nodeid} uses {service} but is not marked `{marker}`: request the "
+            f"`{marker}` fixture by name, or mark the test (pytest.mark.{marker}, or "
+            f"pytest.param(..., marks=pytest.mark.{marker}) for one parameter), so that "
+            f'`-m "not {marker}"` deselects it',
+            pytrace=False,
+        )
+
+
+def _fail(message: str) -> NoReturn:
+    """Fail the running test, or raise ServiceError in a script."""
+    if _Running.item is None:
+        raise ServiceError(message)
+    pytest.fail(message, pytrace=False)
 
 
 def in_ci() -> bool:
@@ -30,18 +78,20 @@ def unavailable(service: str, what: str, how: str) -> NoReturn:
 
     This is the one place the policy lives: one line naming what is missing and how
     to get it. A service that is present but fails to start is a real failure: use
-    ``broken`` for that.
+    ``broken`` for that. Outside a test (a bench/ script) both raise ServiceError.
     """
     message = f"{service} unavailable: {what}; {how}"
     if in_ci():
-        pytest.fail(f"{message} (CI=true: services must not be missing)", pytrace=False)
+        _fail(f"{message} (CI=true: services must not be missing)")
+    if _Running.item is None:
+        raise ServiceError(message)
     pytest.skip(message)
 
 
 def broken(service: str, what: str, log: Path | None = None) -> NoReturn:
     """Fail the requesting tests because a service that should work did not start."""
     tail = f"\n--- last lines of {log} ---\n{log_tail(log)}" if log else ""
-    pytest.fail(f"{service} failed to start: {what}{tail}", pytrace=False)
+    _fail(f"{service} failed to start: {what}{tail}")
 
 
 class PortTaken(Exception):
@@ -65,8 +115,7 @@ def start_with_retries(service: str, start: Callable[[], T], attempts: int = 3) 
     try:
         return start()
     except PortTaken as exc:
-        pytest.fail(f"{service} failed to start: its port was taken {attempts} times\n{exc}",
-                    pytrace=False)  # fmt: skip
+        _fail(f"{service} failed to start: its port was taken {attempts} times\n{exc}")
 
 
 def log_tail(path: Path, lines: int = 40) -> str:

@@ -36,6 +36,7 @@ from ._common import (
     free_port,
     kafka_version,
     port_open,
+    require_marker,
     start_with_retries,
     unavailable,
     wait_until,
@@ -44,6 +45,7 @@ from ._common import (
 ENV_BOOTSTRAP = "STRANGLER_TEST_KAFKA_BOOTSTRAP"
 ENV_LIBS = "STRANGLER_KAFKA_LIBS"
 SERVICE = "Apache Kafka"
+MARKER = "kafka"  # a test that reaches this broker must carry it (see require_marker)
 # Small, fast JVM: C1-only JIT and serial GC start quicker on 2 cores; ample for tests.
 JVM_OPTS = ["-Xms64m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
             "-Djava.awt.headless=true"]  # fmt: skip
@@ -65,12 +67,19 @@ logger.raft.level = WARN
 class KafkaBroker:
     """A Kafka cluster for tests: ``bootstrap`` is "host:port" for kafka-python clients.
 
-    ``log`` is the broker's log file (None for a cluster given by the env var).
+    ``address`` is the same, unchecked; ``log`` is the broker's log file (None for a
+    cluster given by the env var).
     """
 
-    bootstrap: str
+    address: str
     log: Path | None = None
     restarter: Callable[[], None] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def bootstrap(self) -> str:
+        """The bootstrap servers, for the tests marked `kafka` (see require_marker)."""
+        require_marker(MARKER, SERVICE)
+        return self.address
 
     def restart(self) -> None:
         """Stop the broker and start it again on the same ports and log dir (private only).
@@ -172,7 +181,7 @@ def _wait_ready(node: _Node, log_offset: int) -> bool:
     """Wait until the broker logged READY_LINE after ``log_offset`` and takes connections."""
     log = node.broker.log
     assert log is not None
-    port = int(node.broker.bootstrap.rpartition(":")[2])
+    port = int(node.broker.address.rpartition(":")[2])
 
     def ready() -> bool:
         with log.open("rb") as text:
@@ -224,6 +233,7 @@ class _ClassArchive:
 
 def start_broker() -> _Node:
     """Format a KRaft data dir and start one broker+controller node; fail with its log."""
+    require_marker(MARKER, SERVICE)
     java = shutil.which("java")
     if java is None:
         unavailable(SERVICE, "no `java` (Java 17+) to run the broker",
@@ -283,6 +293,7 @@ def _external(bootstrap: str) -> KafkaBroker:
 @pytest.fixture(scope="session")
 def kafka() -> Iterator[KafkaBroker]:
     """A Kafka cluster for the whole session (private throwaway KRaft broker by default)."""
+    require_marker(MARKER, SERVICE)
     if bootstrap := os.environ.get(ENV_BOOTSTRAP):
         yield _external(bootstrap)
         return

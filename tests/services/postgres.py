@@ -33,6 +33,7 @@ from ._common import (
     check_port_clash,
     die_with_parent,
     free_port,
+    require_marker,
     start_with_retries,
     unavailable,
     wait_until,
@@ -40,6 +41,7 @@ from ._common import (
 
 ENV_URL = "STRANGLER_TEST_POSTGRES_URL"
 SERVICE = "PostgreSQL"
+MARKER = "postgres"  # a test that reaches this server must carry it (see require_marker)
 _DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # Settings a CDC-capable, fast, private test cluster needs.
 SERVER_SETTINGS = {
@@ -76,6 +78,7 @@ class PostgresServer:
 
     def url_for(self, database: str) -> str:
         """Return the superuser SQLAlchemy URL of ``database`` on this server."""
+        require_marker(MARKER, SERVICE)
         url = URL.create(
             "postgresql+psycopg2",
             username=self.user,
@@ -88,6 +91,7 @@ class PostgresServer:
 
     def connect(self, database: str | None = None) -> psycopg2.extensions.connection:
         """Open a plain psycopg2 connection (autocommit) as the superuser."""
+        require_marker(MARKER, SERVICE)
         conn = psycopg2.connect(
             host=self.host,
             port=self.port,
@@ -169,6 +173,7 @@ class _Cluster:
 
 def start_cluster() -> _Cluster:
     """initdb a private cluster in a temp dir and start it; fail with its log if it won't."""
+    require_marker(MARKER, SERVICE)
     initdb, postgres = _find_bin("initdb"), _find_bin("postgres")
     if initdb is None or postgres is None:
         unavailable(
@@ -252,6 +257,7 @@ def _external(url_text: str) -> PostgresServer:
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """A PostgreSQL server for the whole session (private throwaway cluster by default)."""
+    require_marker(MARKER, SERVICE)
     if url_text := os.environ.get(ENV_URL):
         server = _external(url_text)
         yield server

@@ -1,13 +1,15 @@
 """Real Debezium for tests and benchmarks: Kafka Connect standalone + the PostgreSQL connector.
 
 The jars (io.debezium:debezium-connector-postgres and Kafka Connect from Maven Central)
-are resolved by pom.xml beside this file into a cache outside the repository, once.
+are resolved by scripts/ensure-services.sh (`make services`) from scripts/debezium/pom.xml
+into a cache outside the repository; a test never downloads them.
 `start_connect` runs one standalone worker with one connector; tests/cdc/test_debezium.py
 and bench/cdc_debezium.py share it.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import signal
 import subprocess
@@ -15,28 +17,25 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.services._common import cache_root, free_port, unavailable
+from tests.services._common import HOW_TO_INSTALL, REPO_ROOT, cache_root, free_port, unavailable
 from tests.services.postgres import PostgresServer
 
-DEBEZIUM = "3.6.1.Final"
-POM = Path(__file__).parent / "pom.xml"
+POM = REPO_ROOT / "scripts" / "debezium" / "pom.xml"
+DEBEZIUM = re.search(r"<debezium\.version>([^<]+)<", POM.read_text()).group(1)  # type: ignore[union-attr]
 # The test's JVM: small and quick to start. A benchmark passes the JVM's defaults instead.
 TEST_JVM = ("-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
 
 
 def debezium_libs() -> Path:
-    """Return the folder of Connect + Debezium jars, fetching them with Maven the first time."""
+    """Return the folder of Connect + Debezium jars that `make services` resolved.
+
+    Missing jars or Java skip the test locally and fail it under CI=true, like any
+    missing service (tests/services/_common.py)."""
     libs = cache_root() / f"debezium-{DEBEZIUM}" / "libs"
+    if shutil.which("java") is None:
+        unavailable("Debezium", "no `java` to run Kafka Connect", HOW_TO_INSTALL)
     if not any(libs.glob("debezium-connector-postgres-*.jar")):
-        mvn = shutil.which("mvn")
-        if mvn is None or shutil.which("java") is None:
-            unavailable("Debezium", "no `mvn`/`java` to fetch and run Kafka Connect",
-                        "apt-get install maven openjdk-17-jre-headless")  # fmt: skip
-        subprocess.run(
-            [mvn, "-q", "-f", str(POM), "dependency:copy-dependencies",
-             f"-DoutputDirectory={libs}"],
-            check=True, timeout=900,
-        )  # fmt: skip
+        unavailable("Debezium", f"no Debezium {DEBEZIUM} connector jars in {libs}", HOW_TO_INSTALL)
     return libs
 
 
