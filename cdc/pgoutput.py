@@ -192,8 +192,7 @@ def to_python(column: RelColumn, text: Any) -> Any:
     if kind == "decimal":
         return Decimal(text)
     if kind == "bool":
-        # pgoutput sends "t"/"f"; the snapshot reads col::text, which gives "true"/"false".
-        return text in ("t", "true")
+        return text == "t"
     if kind == "bytes":
         return bytes.fromhex(text[2:]) if text.startswith("\\x") else text.encode()
     if kind == "timestamptz":

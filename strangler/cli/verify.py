@@ -288,3 +288,84 @@ class _progress:
 
     def __exit__(self, *exc: object) -> None:
         self.bar.stop()
+
+
+@verify.command("export")
+@click.option("--route", required=True, help="Route template (as in the report) or path.")
+@click.option(
+    "--report",
+    "report_file",
+    type=click.Path(dir_okay=False),
+    help="A `verify --json` report: export the route's mismatch samples.",
+)
+@click.option(
+    "--sample",
+    "samples",
+    type=click.IntRange(1),
+    multiple=True,
+    help="With --report: only these mismatch samples (1-based; repeatable).",
+)
+@click.option(
+    "--requests",
+    "requests_file",
+    type=click.Path(dir_okay=False),
+    help="Or recorded requests (JSON Lines) under the route.",
+)
+@click.option("--har", type=click.Path(dir_okay=False), help="Or a HAR file.")
+@click.option("--capture", type=click.Path(dir_okay=False), help="Or a router capture file.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1),
+    default=50,
+    show_default=True,
+    help="Most recorded requests to export.",
+)
+@click.option(
+    "--include-writes",
+    is_flag=True,
+    help="Export recorded writes too (they then run against both sides).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="The test file to write (default: print it).",
+)
+def export(**opts: Any) -> None:
+    """Write a pytest regression file for ROUTE that uses the parity plugin's assert_parity.
+
+    From a `verify --json` report it keeps the route's mismatch samples (the ones you
+    choose with --sample); from a recording it keeps distinct read requests under the
+    route. Run it with `pytest FILE --legacy-url URL --candidate-url URL`.
+    """
+    import json
+
+    from parity import ParityError
+    from parity.report_export import from_recording, from_report, render
+
+    sources = [k for k in ("report_file", "requests_file", "har", "capture") if opts[k]]
+    if len(sources) != 1:
+        raise BadInput("give exactly one of --report, --requests, --har, --capture")
+    if opts["samples"] and sources != ["report_file"]:
+        raise BadInput("--sample picks mismatch samples of a --report")
+    source, route = sources[0], opts["route"]
+    try:
+        if source == "report_file":
+            try:
+                report = json.loads(_read_text(opts["report_file"]))
+            except ValueError as exc:
+                raise BadInput(
+                    f"{opts['report_file']} is not a verify JSON report ({exc})"
+                ) from None
+            requests = from_report(report, route, tuple(opts["samples"]))
+        else:
+            read = _reader(opts | {"from_shadow": None}, source, _Admin(None, None))
+            requests = from_recording(read(), route, opts["limit"], opts["include_writes"])
+        text = render(route, requests, Path(opts[source]).name)
+    except ParityError as exc:
+        raise BadInput(str(exc)) from None
+    if not opts["output"]:
+        click.echo(text, nl=False)
+        return
+    Path(opts["output"]).write_text(text, encoding="utf-8")
+    click.echo(f"wrote {len(requests)} parity test case(s) for {route} to {opts['output']}")
