@@ -192,7 +192,8 @@ def to_python(column: RelColumn, text: Any) -> Any:
     if kind == "decimal":
         return Decimal(text)
     if kind == "bool":
-        return text == "t"
+        # pgoutput sends "t"/"f"; the snapshot reads col::text, which gives "true"/"false".
+        return text in ("t", "true")
     if kind == "bytes":
         return bytes.fromhex(text[2:]) if text.startswith("\\x") else text.encode()
     if kind == "timestamptz":

@@ -16,10 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-import sqlalchemy.exc
 from sqlalchemy.engine import Connection, Engine
-
-from extracted._service.errors import ServiceError
 
 if TYPE_CHECKING:
     from cdc.config import CdcConfig
@@ -94,9 +91,8 @@ def _checked_tables(plan: SyncPlan, target: sa.MetaData) -> list[str]:
     source_engine = sa.create_engine(plan.source_url)
     source = sa.MetaData()
     try:
-        source.reflect(source_engine, only=names)
-    except sqlalchemy.exc.InvalidRequestError as exc:
-        raise ServiceError(f"mapping {plan.mapping_path}: {exc}") from None
+        present = set(sa.inspect(source_engine).get_table_names())
+        source.reflect(source_engine, only=[n for n in names if n in present])
     finally:
         source_engine.dispose()
     check_source(mapping, source, target, plan.mapping_path)

@@ -29,5 +29,23 @@ def answer(response: Any) -> tuple[int, str | None, Any, str | None]:
 def assert_same(pair: Any, method: str, path: str, **kwargs: Any) -> Any:
     """Send the request to both; assert the answers agree; return the service's JSON."""
     legacy, service = pair.both(method, path, **kwargs)
-    assert answer(service) == answer(legacy), f"{method} {path}"
+    mine, theirs = answer(service), answer(legacy)
+    assert mine == theirs, f"{method} {path}: {first_difference(mine, theirs)}"
     return service.get_json(silent=True)
+
+
+def first_difference(mine: Any, theirs: Any, where: str = "") -> str:
+    """Name the first place two JSON values differ (assertion messages stay readable)."""
+    if isinstance(mine, dict) and isinstance(theirs, dict):
+        for key in dict.fromkeys([*theirs, *mine]):
+            if mine.get(key) != theirs.get(key):
+                return first_difference(mine.get(key), theirs.get(key), f"{where}.{key}")
+    if (
+        isinstance(mine, list | tuple)
+        and isinstance(theirs, list | tuple)
+        and len(mine) == len(theirs)
+    ):
+        for i, (a, b) in enumerate(zip(mine, theirs, strict=True)):
+            if a != b:
+                return first_difference(a, b, f"{where}[{i}]")
+    return f"at {where or 'top'}: service {mine!r:.200} != monolith {theirs!r:.200}"
