@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 Headers = list[tuple[bytes, bytes]]
+READ_SIZE = 262144  # bytes asked of the socket at a time
 
 
 class UpstreamError(Exception):
@@ -260,24 +261,29 @@ class _Reader:
     def rest(self) -> bytes:
         return self.buf[self.pos :]
 
-    async def _more(self) -> bool:
+    async def _recv(self) -> bytes:
+        """The next bytes from the socket (b"" at EOF), within the deadline."""
         loop = asyncio.get_running_loop()
         remaining = self.deadline - loop.time()
         if remaining <= 0:
             raise UpstreamError("timeout", f"no response within {self.timeout:g}s")
         try:
-            data = await asyncio.wait_for(self.conn.reader.read(65536), remaining)
+            data = await asyncio.wait_for(self.conn.reader.read(READ_SIZE), remaining)
         except TimeoutError:
             raise UpstreamError("timeout", f"no response within {self.timeout:g}s") from None
         except OSError:
             if not self.received:
                 raise _Stale() from None
             raise UpstreamError("protocol", "connection reset mid-response") from None
-        if not data:
-            if not self.received:
-                raise _Stale()
-            return False
+        if not data and not self.received:
+            raise _Stale()
         self.received = True
+        return data
+
+    async def _more(self) -> bool:
+        data = await self._recv()
+        if not data:
+            return False
         self.buf = self.buf[self.pos :] + data
         self.pos = 0
         return True
@@ -310,12 +316,23 @@ class _Reader:
                 raise UpstreamError("protocol", "connection closed mid-response")
 
     async def exactly(self, n: int) -> bytes:
-        while len(self.buf) - self.pos < n:
-            if not await self._more():
+        have = len(self.buf) - self.pos
+        if have >= n:
+            chunk = self.buf[self.pos : self.pos + n]
+            self.pos += n
+            return chunk
+        # a long body: collect the reads and join once (appending each read to the
+        # buffer copied it all again: 0.3 ms per 500 KB response)
+        parts = [self.buf[self.pos :]]
+        while have < n:
+            data = await self._recv()
+            if not data:
                 raise UpstreamError("protocol", "connection closed mid-body")
-        chunk = self.buf[self.pos : self.pos + n]
-        self.pos += n
-        return chunk
+            parts.append(data)
+            have += len(data)
+        whole = b"".join(parts)
+        self.buf, self.pos = whole, n
+        return whole[:n]  # the same object when nothing follows the body
 
     async def sized(self, n: int, piece: int, restart: bool) -> AsyncIterator[bytes]:
         """The next `n` bytes, at most `piece` at a time."""
