@@ -52,6 +52,13 @@ class BadInput(click.ClickException):
     show_default=True,
     help="With --from-shadow: how many of the newest stored comparisons.",
 )
+@click.option(
+    "--only",
+    "only",
+    multiple=True,
+    metavar="ROUTE",
+    help="Replay only requests under this route template or path (repeatable).",
+)
 @click.option("--rules", type=click.Path(dir_okay=False), help="Rules file (TOML), see docs.")
 @click.option(
     "--writes",
@@ -117,7 +124,7 @@ def _verify(opts: dict[str, Any]) -> int:
     rules = _rules(opts["rules"])
     admin = _Admin(opts["admin_url"], opts["token"])
     legacy, candidate = admin.base_url(opts["legacy"]), admin.base_url(opts["candidate"])
-    read = _reader(opts, sources[0], admin)
+    read = _only(_reader(opts, sources[0], admin), opts["only"])
     total = _validate(read)
     noise = NoiseModel()
     config = ReplayConfig(legacy, candidate, opts["concurrency"], opts["timeout"])
@@ -181,6 +188,14 @@ def _reader(opts: dict[str, Any], source: str, admin: _Admin) -> Reader:
             yield from parse(fh, name)
 
     return lines
+
+
+def _only(read: Reader, routes: tuple[str, ...]) -> Reader:
+    from parity.replay import template_matches
+
+    if not routes:
+        return read
+    return lambda: (r for r in read() if any(template_matches(t, r.path) for t in routes))
 
 
 def _read_text(path: str, probe: bool = False) -> str:
