@@ -15,7 +15,7 @@ from parity import paths
 from parity.model import MASK, Difference
 from parity.rules import RouteRules
 
-_EPSILON = 1e-9  # float noise: 10.0 - 9.99 is 0.0100000000000016
+_EPSILON = 1e-12  # relative float noise: 10.0 - 9.99 is 0.0100000000000016
 
 
 def normalise(value: Any, rules: RouteRules, path: paths.Path = ()) -> Any:
@@ -76,12 +76,19 @@ def _diff(a: Any, b: Any, path: paths.Path, rules: RouteRules, out: list[Differe
         for i in range(len(a), len(b)):
             out.append(_difference((*path, i), "added", None, b[i]))
     elif _is_number(a) and _is_number(b):
-        if abs(a - b) > rules.tolerance_at(path) + _EPSILON * max(1.0, abs(a), abs(b)):
+        if a != b and abs(a - b) > rules.tolerance_at(path) + _float_noise(a, b):
             out.append(_difference(path, "changed", a, b))
     elif type(a) is not type(b) and not (a is None or b is None):
         out.append(_difference(path, "type", a, b))
     elif a != b:
         out.append(_difference(path, "changed", a, b))
+
+
+def _float_noise(a: float, b: float) -> float:
+    """Slack for binary floating point (none between two integers)."""
+    if isinstance(a, int) and isinstance(b, int):
+        return 0.0
+    return _EPSILON * max(1.0, abs(a), abs(b))
 
 
 def _is_number(value: Any) -> bool:

@@ -29,6 +29,7 @@ class RouterConfig:
     shadow_timeout: float = 5.0
     shadow_headers: tuple[str, ...] = ("content-type",)
     shadow_ignore: tuple[str, ...] = ()
+    shadow_rules: str = ""  # parity rules file (TOML) for the shadow comparison; empty: none
     capture_file: str = ""  # JSON lines of requests/responses for replay; empty: off
     capture_body_limit: int = 65536
     capture_redact: tuple[str, ...] = ("authorization", "cookie", "set-cookie")
@@ -46,6 +47,13 @@ class RouterConfig:
             raise ValueError("response_stream_threshold must not be negative")
         if self.poll_interval <= 0:
             raise ValueError("poll_interval must be positive")
+        if self.shadow_rules:  # a bad rules file fails at start-up, not in the mirror
+            from parity import load_rules
+
+            try:
+                load_rules(self.shadow_rules)
+            except ValueError as exc:
+                raise ValueError(f"shadow_rules: {exc}") from None
 
 
 def host_port(text: str, key: str = "address") -> tuple[str, int]:

@@ -48,6 +48,7 @@ import threading
 from collections import defaultdict
 from typing import Any
 
+from parity import Rules, load_rules
 from router.client import Reply
 from router.config import RouterConfig
 from router.metrics import Metrics
@@ -82,6 +83,7 @@ class ProcessMirror:
             "timeout": config.shadow_timeout,
             "headers": list(config.shadow_headers),
             "ignore": list(config.shadow_ignore),
+            "rules": config.shadow_rules,
         }
         self.proc: subprocess.Popen[bytes] | None = None
         self._hand: socket.socket | None = None  # frames to the child (non-blocking)
@@ -119,15 +121,20 @@ class ProcessMirror:
         if upstream is None:
             return False
         url = upstream.urls[next(_rr) % len(upstream.urls)]
+        legacy = table.upstream(decision.target)  # asked again to learn noise
+        legacy_url = legacy.urls[0] if legacy is not None and legacy.urls else ""
         shadow_headers = [*headers, (b"x-strangler-shadow", b"1")]
-        job = Job(url, method, target, shadow_headers, body, decision.route, primary, request_id)
+        job = Job(
+            url, method, target, shadow_headers, body, decision.route, primary, request_id,
+            legacy_url,
+        )  # fmt: skip
         asyncio.get_running_loop().call_soon(self.hand_over, job)
         return True
 
     def hand_over(self, job: Job) -> None:
         """Send one job to the child (on the loop turn after the client's response)."""
         p = job.primary
-        item = ("m", *job[:6], p.status, p.headers, p.body, job.request_id)
+        item = ("m", *job[:6], p.status, p.headers, p.body, job.request_id, job.legacy_url)
         if not self._write(pickle.dumps(item, protocol=5)):
             self._lost[job.route] += 1
             self.metrics.inc("strangler_shadow_dropped_total", route=job.route)
@@ -286,12 +293,7 @@ async def _serve(hand_fd: int, back_fd: int, settings: dict[str, Any]) -> None:
     metrics = Metrics()
     store = ComparisonStore(settings["store"])
     mirror = Mirror(
-        metrics,
-        store,
-        settings["concurrency"],
-        settings["timeout"],
-        tuple(settings["headers"]),
-        tuple(settings["ignore"]),
+        metrics, store, settings["concurrency"], settings["timeout"], shadow_rules(settings)
     )
     back = socket.socket(fileno=back_fd)
     reader, writer = await asyncio.open_connection(sock=socket.socket(fileno=hand_fd))
@@ -307,7 +309,7 @@ async def _serve(hand_fd: int, back_fd: int, settings: dict[str, Any]) -> None:
             if item[0] == "m":
                 primary = Reply(item[7], item[8], item[9])
                 url, method, target, headers, body, route = item[1:7]
-                job = Job(url, method, target, headers, body, route, primary, item[10])
+                job = Job(url, method, target, headers, body, route, primary, *item[10:12])
                 mirror.launch(job)
             elif item[0] == "s":
                 stats = {
@@ -321,9 +323,16 @@ async def _serve(hand_fd: int, back_fd: int, settings: dict[str, Any]) -> None:
                     back.sendall(_LEN.pack(len(data)) + data)
     finally:
         await mirror.drain()
+        mirror.close()
         store.close()
         writer.close()
         back.close()
+
+
+def shadow_rules(settings: dict[str, Any]) -> Rules:
+    """The rules file (if any) with `shadow_ignore` and `shadow_headers` added to its defaults."""
+    rules = load_rules(settings["rules"]) if settings.get("rules") else Rules()
+    return rules.extend(ignore=tuple(settings["ignore"]), headers=tuple(settings["headers"]))
 
 
 def main(argv: list[str]) -> None:

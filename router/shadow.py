@@ -5,24 +5,33 @@ the primary response is ready, hands a `Job` to a separate mirror process on a l
 loop turn, so the router's event loop only hands each job off. There a `Mirror` does the
 work: `launch` starts one mirror as a task (or counts a drop when `concurrency` mirrors
 are in flight); each mirror has its own timeout and its own connection pool, so a slow
-shadow cannot hold a connection the primary path needs; the comparison runs on the
-comparison store's writer thread.
+shadow cannot hold a connection the primary path needs.
+
+Comparing is parity's engine (`parity.compare`) under the rules file
+(`[router] shadow_rules`, plus the older `shadow_ignore` / `shadow_headers`), run on a
+worker thread so the mirror's loop keeps sending. Noise is learned as Diffy does: when a
+safe request (GET/HEAD) mismatches in a field that has been checked fewer than
+`NOISE_CHECKS` times on its route, the monolith is asked once more; fields that differ
+between its two answers are noise for that route from then on (`parity.NoiseModel`), so
+timestamps, generated ids and CSRF tokens stop counting as mismatches.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
+from parity import Comparison, NoiseModel, Response, Rules, compare
 from router.client import Client, Reply, UpstreamError
-from router.compare import Side, compare
 from router.comparisons import ComparisonStore, Record
 from router.metrics import Metrics
 
 log = logging.getLogger(__name__)
 Headers = list[tuple[bytes, bytes]]
+SAFE = ("GET", "HEAD")
+NOISE_CHECKS = 3  # times a mismatching field is re-checked against the monolith per route
 
 
 class Job(NamedTuple):
@@ -36,6 +45,7 @@ class Job(NamedTuple):
     route: str
     primary: Reply
     request_id: str
+    legacy_url: str = ""  # the monolith's base URL, to ask again when learning noise
 
 
 class Mirror:
@@ -47,16 +57,18 @@ class Mirror:
         store: ComparisonStore | None,
         concurrency: int = 16,
         timeout: float = 5.0,
-        headers: tuple[str, ...] = ("content-type",),
-        ignore: tuple[str, ...] = (),
+        rules: Rules | None = None,
+        noise: NoiseModel | None = None,
     ) -> None:
         self.metrics = metrics
         self.store = store
         self.concurrency = concurrency
         self.timeout = timeout
-        self.headers = headers
-        self.ignore = ignore
+        self.rules = rules if rules is not None else Rules()
+        self.noise = noise if noise is not None else NoiseModel()
         self.client = Client(connect_timeout=timeout, read_timeout=timeout)
+        self._checks: dict[tuple[str, str], int] = {}  # (route, field) -> legacy re-checks
+        self._compare = ThreadPoolExecutor(1, "shadow-compare")
         self.in_flight = 0  # mirrors started and not finished
         self.dropped = 0  # mirrors dropped so far (at capacity)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -79,58 +91,94 @@ class Mirror:
             await asyncio.sleep(0)
 
     async def _run(self, job: Job) -> None:
-        shadow: Reply | None = None
-        error = ""
+        result: Comparison | None = None
         try:
-            async with asyncio.timeout(self.timeout):  # no extra task, unlike wait_for
-                shadow = await self.client.request(
-                    job.url, job.method, job.target, job.headers, job.body
-                )
-        except (UpstreamError, TimeoutError) as exc:
-            error = str(exc) or "timed out"
+            shadow, error = await self._send(job.url, job)
+            outcome = "done" if shadow else "error"
+            self.metrics.inc("strangler_shadow_total", route=job.route, outcome=outcome)
+            if shadow is not None:
+                try:
+                    result = await self._judge(job, _response(shadow))
+                except Exception as exc:  # a comparison bug must never stop the mirror
+                    log.exception("shadow comparison failed for %s %s", job.method, job.target)
+                    error = f"comparison failed: {exc}"
+            if self.store is not None:
+                self.store.add(_record(job, shadow, error, result))
         finally:
             self.in_flight -= 1
-        outcome = "done" if shadow else "error"
-        self.metrics.inc("strangler_shadow_total", route=job.route, outcome=outcome)
-        if self.store is not None:
-            p = Pending(
-                job.route, job.method, job.target, job.request_id, job.primary, shadow, error
-            )
-            self.store.add(p, self._finish)
-
-    def _finish(self, p: Pending) -> Record:
-        """Compare both sides (runs on the comparison writer thread, not the event loop)."""
-        a = Side(p.primary.status, _lower(p.primary.headers), p.primary.body)
-        result = None
-        if p.shadow is not None:
-            b = Side(p.shadow.status, _lower(p.shadow.headers), p.shadow.body)
-            result = compare(a, b, self.headers, self.ignore)
         outcome = "error" if result is None else "match" if result.match else "mismatch"
-        self.metrics.inc("strangler_shadow_comparisons_total", route=p.route, outcome=outcome)
-        return Record(
-            route=p.route,
-            method=p.method,
-            target=p.target,
-            request_id=p.request_id,
-            primary_status=p.primary.status,
-            shadow_status=p.shadow.status if p.shadow else None,
-            primary_digest=result.primary_digest if result else "",
-            shadow_digest=result.shadow_digest if result else "",
-            match=bool(result and result.match),
-            error=p.error,
-            differences=result.differences if result else (),
+        self.metrics.inc("strangler_shadow_comparisons_total", route=job.route, outcome=outcome)
+
+    async def _send(self, base: str, job: Job) -> tuple[Reply | None, str]:
+        try:
+            async with asyncio.timeout(self.timeout):  # no extra task, unlike wait_for
+                reply = await self.client.request(
+                    base, job.method, job.target, job.headers, job.body
+                )
+                return reply, ""
+        except (UpstreamError, TimeoutError) as exc:
+            return None, str(exc) or "timed out"
+
+    async def _judge(self, job: Job, candidate: Response) -> Comparison:
+        """Compare (off the loop); on a new mismatch of a safe request, learn noise first."""
+        loop = asyncio.get_running_loop()
+        legacy = _response(job.primary)
+        result = await loop.run_in_executor(
+            self._compare, self._compare_now, job, legacy, candidate
+        )
+        if result.match or not self._worth_checking(job, result):
+            return result
+        again, _ = await self._send(job.legacy_url, job)
+        if again is None:
+            return result
+        return await loop.run_in_executor(
+            self._compare, self._compare_now, job, legacy, candidate, _response(again)
         )
 
+    def _compare_now(
+        self, job: Job, legacy: Response, candidate: Response, again: Response | None = None
+    ) -> Comparison:
+        path = job.target.split("?", 1)[0]
+        return compare(
+            legacy, candidate, self.rules, route=job.route, method=job.method, path=path,
+            noise=self.noise, legacy_again=again,
+        )  # fmt: skip
 
-@dataclass(frozen=True)
-class Pending:
-    route: str
-    method: str
-    target: str
-    request_id: str
-    primary: Reply
-    shadow: Reply | None
-    error: str
+    def _worth_checking(self, job: Job, result: Comparison) -> bool:
+        """True (and counted) when a differing field of a safe request needs a re-check."""
+        if job.method not in SAFE or not job.legacy_url:
+            return False
+        fields = {(job.route, d.field) for d in result.differences}
+        if all(self._checks.get(f, 0) >= NOISE_CHECKS for f in fields):
+            return False
+        for f in fields:
+            self._checks[f] = self._checks.get(f, 0) + 1
+        return True
+
+    def close(self) -> None:
+        self._compare.shutdown(wait=True)
+
+
+def _response(reply: Reply) -> Response:
+    return Response(reply.status, _lower(reply.headers), reply.body)
+
+
+def _record(job: Job, shadow: Reply | None, error: str, result: Comparison | None) -> Record:
+    found = [d.to_dict() for d in result.differences] if result else []
+    found += [{**d.to_dict(), "noise": True} for d in result.noise] if result else []
+    return Record(
+        route=job.route,
+        method=job.method,
+        target=job.target,
+        request_id=job.request_id,
+        primary_status=job.primary.status,
+        shadow_status=shadow.status if shadow else None,
+        primary_digest=result.legacy_digest if result else "",
+        shadow_digest=result.candidate_digest if result else "",
+        match=bool(result and result.match),
+        error=error,
+        differences=tuple(found),
+    )
 
 
 def _lower(headers: Headers) -> dict[str, str]:

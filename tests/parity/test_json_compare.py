@@ -72,6 +72,13 @@ def test_numbers_within_the_tolerance_match() -> None:
     assert paths(compare(legacy, candidate, per_path)) == ["$.n"]
 
 
+def test_large_integers_compare_exactly() -> None:
+    stamp = 1796307100626233117
+    assert [
+        d.path for d in compare(answer({"t": stamp}), answer({"t": stamp + 1})).differences
+    ] == ["$.t"]
+
+
 def test_a_changed_rounding_is_caught() -> None:
     result = compare(answer({"price": 19.99}), answer({"price": 20.0}))
     assert paths(result) == ["$.price"]
