@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from parity import NoiseModel, Response, Rules, compare
 from parity.inputs import Recorded
@@ -22,6 +23,9 @@ from parity.model import Comparison
 from router import template as tpl
 from router.client import Client, UpstreamError
 from router.table import DEFAULT_ROUTE, Request, RouteTable, decide
+
+if TYPE_CHECKING:
+    from parity.replay_state import Databases, StateDiff
 
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 WRITE_SKIPPED = "write request (skipped; see --writes)"
@@ -54,6 +58,7 @@ class Outcome:
     comparison: Comparison | None = None
     error: str = ""  # "candidate: cannot connect to ..." — the side is named first
     skipped: str = ""
+    state: tuple[StateDiff, ...] = ()  # --writes state: rows the write left different
 
 
 RouteOf = Callable[[Recorded], str]
@@ -92,8 +97,10 @@ class Replayer:
         rules: Rules | None = None,
         noise: NoiseModel | None = None,
         route_of: RouteOf = lambda r: r.path,
+        state: Databases | None = None,
     ) -> None:
         self.config = config
+        self.state = state  # set: writes are replayed, one request at a time
         self.rules = rules or Rules()
         self.noise = noise if noise is not None else NoiseModel()
         self.route_of = route_of
@@ -113,7 +120,8 @@ class Replayer:
                 on_outcome(await self.one(request))
 
         try:
-            await asyncio.gather(*(worker() for _ in range(self.config.concurrency)))
+            workers = 1 if self.state is not None else self.config.concurrency
+            await asyncio.gather(*(worker() for _ in range(workers)))
         finally:
             self.client.close()
 
@@ -122,7 +130,9 @@ class Replayer:
         if request.skip:
             return Outcome(request, route, skipped=request.skip)
         if request.method not in SAFE:
-            return Outcome(request, route, skipped=WRITE_SKIPPED)
+            if self.state is None:
+                return Outcome(request, route, skipped=WRITE_SKIPPED)
+            return await self._write(request, route)
         legacy, candidate = await asyncio.gather(
             self._send(self.config.legacy, request), self._send(self.config.candidate, request)
         )
@@ -147,6 +157,27 @@ class Replayer:
         except Exception as exc:  # a comparison crash is one request's error, not the run's
             return Outcome(request, route, legacy, candidate, error=f"compare: {exc!r}")
         return Outcome(request, route, legacy, candidate, result)
+
+    async def _write(self, request: Recorded, route: str) -> Outcome:
+        """Send a write to each side in turn and compare the answers and the rows."""
+        assert self.state is not None
+        before = await asyncio.to_thread(self.state.snapshot)
+        legacy = await self._send(self.config.legacy, request)
+        candidate = await self._send(self.config.candidate, request)
+        after = await asyncio.to_thread(self.state.snapshot)
+        if isinstance(legacy, str) or isinstance(candidate, str):
+            failed = [
+                f"{side}: {r}"
+                for side, r in (("legacy", legacy), ("candidate", candidate))
+                if isinstance(r, str)
+            ]
+            return Outcome(request, route, _ok(legacy), _ok(candidate), error="; ".join(failed))
+        rules = self.rules.for_route(route, request.method, request.path)
+        result = compare(
+            legacy, candidate, rules, route=route, method=request.method, path=request.path
+        )
+        diffs = tuple(self.state.diff(before, after))
+        return Outcome(request, route, legacy, candidate, result, state=diffs)
 
     async def _send(self, base: str, request: Recorded) -> Response | str:
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in request.headers]

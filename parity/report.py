@@ -64,9 +64,10 @@ class Tally:
                 r.error_samples.append(self._sample(outcome))
         else:
             r.compared += 1
-            if outcome.comparison.match:
-                return
             fields = frozenset(d.field for d in outcome.comparison.differences)
+            fields |= {d.field for d in outcome.state}
+            if not fields:
+                return
             r.signatures[fields] += 1
             r.fields.update(fields)
             if fields not in r.samples and len(r.samples) < self.keep:
@@ -132,6 +133,14 @@ class Tally:
         if o.comparison is not None:
             sample["differences"] = [d.to_dict() for d in o.comparison.differences]
             sample["diff"] = o.comparison.render()
+        if o.state:
+            sample["state"] = [d.to_dict() for d in o.state]
+            lines = [
+                f"  {d.table} {d.key} {d.column}: legacy {d.legacy!r} != candidate {d.candidate!r}"
+                for d in o.state
+            ]
+            head = sample.get("diff") or ""
+            sample["diff"] = "\n".join([*([head] if head else []), "rows left different:", *lines])
         return sample
 
 

@@ -50,7 +50,7 @@ def from_report(report: dict[str, Any], route: str, chosen: tuple[int, ...] = ()
     if entry is None:
         known = ", ".join(r.get("route", "?") for r in report.get("routes", []))
         raise ExportError(f"the report has no route {route!r} (routes: {known or 'none'})")
-    samples = [s for s in entry.get("samples", []) if s.get("differences")]
+    samples = [s for s in entry.get("samples", []) if s.get("differences") or s.get("state")]
     if chosen:
         bad = [n for n in chosen if not 1 <= n <= len(samples)]
         if bad:

@@ -62,10 +62,25 @@ class BadInput(click.ClickException):
 @click.option("--rules", type=click.Path(dir_okay=False), help="Rules file (TOML), see docs.")
 @click.option(
     "--writes",
-    type=click.Choice(["skip"]),
+    type=click.Choice(["skip", "state"]),
     default="skip",
     show_default=True,
-    help="Writes (POST, PUT, PATCH, DELETE) are skipped and reported as skipped.",
+    help="skip: writes are reported as skipped. state: replay them (one request at a time) "
+    "against two isolated databases and compare the rows they leave (--legacy-db, "
+    "--candidate-db, --mapping).",
+)
+@click.option("--legacy-db", help="--writes state: the legacy side's database URL.")
+@click.option("--candidate-db", help="--writes state: the candidate's database URL.")
+@click.option(
+    "--mapping",
+    type=click.Path(dir_okay=False),
+    help="--writes state: the CDC mapping (TOML) that lines legacy tables up with the service's.",
+)
+@click.option(
+    "--state-ignore",
+    multiple=True,
+    metavar="[TABLE.]COLUMN",
+    help="--writes state: a column not to compare (e.g. created_at); repeatable.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option(
@@ -128,7 +143,8 @@ def _verify(opts: dict[str, Any]) -> int:
     total = _validate(read)
     noise = NoiseModel()
     config = ReplayConfig(legacy, candidate, opts["concurrency"], opts["timeout"])
-    replayer = Replayer(config, rules, noise, route_finder(admin.table()))
+    state = _state(opts)
+    replayer = Replayer(config, rules, noise, route_finder(admin.table()), state)
     tally = Tally(legacy, candidate, noise, rules)
     err = Console(stderr=True)
     with _progress(err, total) as advance:
@@ -137,7 +153,11 @@ def _verify(opts: dict[str, Any]) -> int:
             tally.add(outcome)
             advance()
 
-        replayer.run(read(), done)
+        try:
+            replayer.run(read(), done)
+        finally:
+            if state is not None:
+                state.close()
     report = tally.report()
     if opts["html_file"]:
         from parity.report_render import to_html
@@ -153,6 +173,25 @@ def _verify(opts: dict[str, Any]) -> int:
             click.echo(f"HTML report: {opts['html_file']}")
     t = report["totals"]
     return 1 if t["mismatched"] or t["errors"] else 0
+
+
+def _state(opts: dict[str, Any]) -> Any:
+    """The two databases of --writes state, or None."""
+    names = ("legacy_db", "candidate_db", "mapping")
+    if opts["writes"] != "state":
+        if any(opts[n] for n in names) or opts["state_ignore"]:
+            raise BadInput("--legacy-db, --candidate-db, --mapping go with --writes state")
+        return None
+    if not all(opts[n] for n in names):
+        raise BadInput("--writes state needs --legacy-db URL, --candidate-db URL, --mapping FILE")
+    from parity.replay_state import Databases, StateError
+
+    try:
+        return Databases(
+            opts["legacy_db"], opts["candidate_db"], opts["mapping"], tuple(opts["state_ignore"])
+        )
+    except StateError as exc:
+        raise BadInput(str(exc)) from None
 
 
 def _rules(path: str | None) -> Any:

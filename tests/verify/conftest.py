@@ -86,8 +86,11 @@ def shopco(seeded_shopco: Path, tmp_path: Path) -> Callable[..., Any]:
         app = create_app(MonolithConfig(database_url=f"sqlite:///{copy}", log_level="WARNING"))
         if change is not None:
             app.wsgi_app = Changed(app.wsgi_app, change)  # type: ignore[method-assign]
-        return stack.enter_context(serving(app))
+        url = stack.enter_context(serving(app))
+        start.databases[url] = copy  # type: ignore[attr-defined]
+        return url
 
+    start.databases = {}  # type: ignore[attr-defined]  # base URL -> its SQLite file
     with stack:
         yield start
 

@@ -1,0 +1,140 @@
+"""`verify --writes state`: writes replayed on two isolated databases, rows compared."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from tests.verify.conftest import route_of, run_verify, verify_json, write_requests
+
+WRITES = [
+    {"method": "POST", "path": "/api/categories", "body": {"name": "Verify Garden Tools"}},
+    {"method": "GET", "path": "/api/categories?page=1"},
+    {
+        "method": "POST",
+        "path": "/api/products",
+        "body": {"sku": "NEW-1", "name": "Rake", "category_id": 1, "price_cents": 1299},
+    },
+    {"method": "PATCH", "path": "/api/products/3", "body": {"name": "Renamed"}},
+]
+MAPPING = "[tables.categories]\n[tables.products]\n[tables.prices]\n"
+
+
+def state_args(shopco: Any, legacy: str, candidate: str, tmp_path: Path) -> list[str]:
+    (tmp_path / "mapping.toml").write_text(MAPPING, encoding="utf-8")
+    dbs = shopco.databases
+    return [
+        "--writes",
+        "state",
+        "--legacy-db",
+        f"sqlite:///{dbs[legacy]}",
+        "--candidate-db",
+        f"sqlite:///{dbs[candidate]}",
+        "--mapping",
+        str(tmp_path / "mapping.toml"),
+        "--state-ignore",
+        "created_at",
+        "--state-ignore",
+        "prices.valid_from",
+    ]
+
+
+def test_the_same_writes_on_two_copies_leave_the_same_rows(shopco, tmp_path: Path) -> None:
+    legacy, candidate = shopco(), shopco()
+    requests = write_requests(tmp_path / "r.jsonl", WRITES)
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[defaults]\nignore = ["created_at"]\n', encoding="utf-8")
+    code, report = verify_json(
+        "--legacy",
+        legacy,
+        "--candidate",
+        candidate,
+        "--requests",
+        requests,
+        "--rules",
+        str(rules),
+        *state_args(shopco, legacy, candidate, tmp_path),
+    )
+    assert code == 0, report["routes"]
+    assert report["totals"]["compared"] == 4 and report["totals"]["skipped"] == 0
+
+
+def test_a_wrong_status_and_a_row_written_differently_are_caught(shopco, tmp_path: Path) -> None:
+    candidate_db: dict[str, Path] = {}
+
+    def buggy(method: str, path: str, status: int, body: Any) -> tuple[int, Any]:
+        if method == "POST" and path == "/api/categories":
+            return 200, body  # the monolith answers 201 Created
+        if method == "PATCH" and path == "/api/products/3":
+            with sqlite3.connect(candidate_db["file"]) as conn:  # a write gone astray
+                conn.execute("UPDATE products SET active = 0 WHERE id = 3")
+        return status, body
+
+    legacy, candidate = shopco(), shopco(buggy)
+    candidate_db["file"] = shopco.databases[candidate]
+    requests = write_requests(tmp_path / "r.jsonl", WRITES)
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[defaults]\nignore = ["created_at"]\n', encoding="utf-8")
+    code, report = verify_json(
+        "--legacy",
+        legacy,
+        "--candidate",
+        candidate,
+        "--requests",
+        requests,
+        "--rules",
+        str(rules),
+        *state_args(shopco, legacy, candidate, tmp_path),
+    )
+    assert code == 1
+    categories = route_of(report, "/api/categories")
+    assert [f["path"] for f in categories["fields"]] == ["$status"]
+    assert categories["mismatched"] == 1 and categories["compared"] == 2
+    product = route_of(report, "/api/products/3")
+    assert [f["path"] for f in product["fields"]] == ["$state.products.active"]
+    (state,) = product["samples"][0]["state"]
+    assert state == {
+        "table": "products",
+        "key": {"id": 3},
+        "column": "active",
+        "legacy": 1,
+        "candidate": 0,
+    }
+    assert "products {'id': 3} active: legacy 1 != candidate 0" in product["samples"][0]["diff"]
+    assert route_of(report, "/api/products")["mismatched"] == 0
+
+
+def test_writes_state_needs_both_databases_and_a_mapping(shopco, tmp_path: Path) -> None:
+    requests = write_requests(tmp_path / "r.jsonl", WRITES)
+    out = run_verify(
+        "--legacy",
+        "http://a",
+        "--candidate",
+        "http://b",
+        "--requests",
+        requests,
+        "--writes",
+        "state",
+    )
+    assert out.exit_code == 2 and "--writes state needs --legacy-db URL" in out.output
+    (tmp_path / "m.toml").write_text("[tables.nope]\n", encoding="utf-8")
+    legacy = shopco()
+    db = f"sqlite:///{shopco.databases[legacy]}"
+    out = run_verify(
+        "--legacy",
+        legacy,
+        "--candidate",
+        legacy,
+        "--requests",
+        requests,
+        "--writes",
+        "state",
+        "--legacy-db",
+        db,
+        "--candidate-db",
+        db,
+        "--mapping",
+        str(tmp_path / "m.toml"),
+    )
+    assert out.exit_code == 2 and "the legacy database has no table 'nope'" in out.output
