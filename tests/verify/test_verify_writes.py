@@ -21,41 +21,24 @@ WRITES = [
 MAPPING = "[tables.categories]\n[tables.products]\n[tables.prices]\n"
 
 
-def state_args(shopco: Any, legacy: str, candidate: str, tmp_path: Path) -> list[str]:
+def verify_writes(shopco: Any, legacy: str, candidate: str, tmp_path: Path) -> Any:
+    """Replay WRITES with --writes state on the two ShopCo copies; return (code, report)."""
     (tmp_path / "mapping.toml").write_text(MAPPING, encoding="utf-8")
-    dbs = shopco.databases
-    return [
-        "--writes",
-        "state",
-        "--legacy-db",
-        f"sqlite:///{dbs[legacy]}",
-        "--candidate-db",
-        f"sqlite:///{dbs[candidate]}",
-        "--mapping",
-        str(tmp_path / "mapping.toml"),
-        "--state-ignore",
-        "created_at",
-        "--state-ignore",
-        "prices.valid_from",
-    ]
+    (tmp_path / "rules.toml").write_text('[defaults]\nignore = ["created_at"]\n', encoding="utf-8")
+    requests = write_requests(tmp_path / "r.jsonl", WRITES)
+    db = {side: f"sqlite:///{shopco.databases[side]}" for side in (legacy, candidate)}
+    ignored = ("--state-ignore", "created_at", "--state-ignore", "prices.valid_from")
+    return verify_json(
+        *("--legacy", legacy, "--candidate", candidate, "--requests", requests),
+        *("--rules", str(tmp_path / "rules.toml"), "--writes", "state"),
+        *("--legacy-db", db[legacy], "--candidate-db", db[candidate]),
+        *("--mapping", str(tmp_path / "mapping.toml"), *ignored),
+    )
 
 
 def test_the_same_writes_on_two_copies_leave_the_same_rows(shopco, tmp_path: Path) -> None:
     legacy, candidate = shopco(), shopco()
-    requests = write_requests(tmp_path / "r.jsonl", WRITES)
-    rules = tmp_path / "rules.toml"
-    rules.write_text('[defaults]\nignore = ["created_at"]\n', encoding="utf-8")
-    code, report = verify_json(
-        "--legacy",
-        legacy,
-        "--candidate",
-        candidate,
-        "--requests",
-        requests,
-        "--rules",
-        str(rules),
-        *state_args(shopco, legacy, candidate, tmp_path),
-    )
+    code, report = verify_writes(shopco, legacy, candidate, tmp_path)
     assert code == 0, report["routes"]
     assert report["totals"]["compared"] == 4 and report["totals"]["skipped"] == 0
 
@@ -73,20 +56,7 @@ def test_a_wrong_status_and_a_row_written_differently_are_caught(shopco, tmp_pat
 
     legacy, candidate = shopco(), shopco(buggy)
     candidate_db["file"] = shopco.databases[candidate]
-    requests = write_requests(tmp_path / "r.jsonl", WRITES)
-    rules = tmp_path / "rules.toml"
-    rules.write_text('[defaults]\nignore = ["created_at"]\n', encoding="utf-8")
-    code, report = verify_json(
-        "--legacy",
-        legacy,
-        "--candidate",
-        candidate,
-        "--requests",
-        requests,
-        "--rules",
-        str(rules),
-        *state_args(shopco, legacy, candidate, tmp_path),
-    )
+    code, report = verify_writes(shopco, legacy, candidate, tmp_path)
     assert code == 1
     categories = route_of(report, "/api/categories")
     assert [f["path"] for f in categories["fields"]] == ["$status"]
