@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from extracted._service.sql import service_metadata
-
-metadata = service_metadata()
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = sa.MetaData(naming_convention=NAMING)
 
 reviews = sa.Table(
     "reviews", metadata,

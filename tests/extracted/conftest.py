@@ -17,7 +17,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-import parity
 from extracted._service.config import ServiceConfig
 from extracted._service.registry import service_module
 from extracted._service.sync import SyncPlan, run_sync
@@ -26,11 +25,6 @@ from monolith.config import MonolithConfig
 from monolith.db import make_engine
 from monolith.migrate import upgrade
 from monolith.seed import seed
-from tests.router.conftest import start_router
-
-from .contract import service_rules
-
-__all__ = ["start_router"]  # the router tests' fixture, for test_behind_router.py
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
@@ -109,7 +103,6 @@ class Pair:
     monolith: FlaskClient
     service: FlaskClient
     synced: Synced
-    rules: parity.Rules
 
     def both(self, method: str, path: str, **kwargs: Any) -> tuple[Any, Any]:
         """Send one request to each; return both responses."""
@@ -123,8 +116,7 @@ def make_pair(name: str, monolith_url: str, new_database, tmp_path) -> Iterator[
     synced = synced_service(name, monolith_url, new_database, tmp_path)
     legacy: Flask = create_monolith(MonolithConfig(database_url=monolith_url, log_level="WARNING"))
     service: Flask = service_module(name).create_app(synced.config())
-    rules = service_rules(name)
-    yield Pair(legacy.test_client(), service.test_client(), synced, rules)
+    yield Pair(legacy.test_client(), service.test_client(), synced)
     legacy.extensions["shopco"].engine.dispose()
     service.extensions["service_db"].engine.dispose()
 

@@ -23,23 +23,6 @@ def _config(url: str, **extra) -> ServiceConfig:
     return ServiceConfig(name="catalog", database_url=url, log_level="INFO", **extra)
 
 
-@pytest.mark.parametrize("name", ["catalog", "reviews"])
-def test_each_service_s_migration_creates_exactly_its_tables(tmp_path, name):
-    from alembic.autogenerate import compare_metadata
-    from alembic.runtime.migration import MigrationContext
-
-    from extracted._service.database import make_engine
-    from extracted._service.registry import service_module
-
-    spec = service_module(name).SPEC
-    url = f"sqlite:///{tmp_path / name}.db"
-    assert spec.migrations.upgrade(url) == spec.migrations.head()
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), spec.metadata) == []
-    engine.dispose()
-
-
 def test_ready_waits_for_the_migration_and_the_initial_snapshot(tmp_path, monolith_url):
     url = f"sqlite:///{tmp_path / 'catalog.db'}"
     client = create_app(_config(url)).test_client()

@@ -25,7 +25,12 @@ pytestmark = pytest.mark.slow
 
 PYTHONS = ("3.11", "3.12", "3.13")
 # Test files that must pass against an installed strangler, copied out of the repository.
-APP_SIDE_TESTS = ("tests/strangler/test_attribution.py",)
+APP_SIDE_TESTS = (
+    "tests/strangler/test_attribution.py",
+    "tests/parity/test_json_compare.py",
+    "tests/parity/test_html_compare.py",
+    "tests/parity/test_pytest_plugin.py",
+)
 TOOLS_ONLY = ("mitmproxy", "kafka-python", "psycopg2-binary", "sqlglot", "alembic", "rich")
 
 
