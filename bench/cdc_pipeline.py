@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import random
 import sqlite3
 import statistics
 import sys
@@ -26,15 +25,23 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import workload
+from bench.workload import ChangeMix
 from cdc import fastjson
 from cdc.capture_sqlite import SqliteCapture
 from cdc.pipeline import Options, Pipeline
 from cdc.sink import Sink
 from cdc.transport import Record, Transport
 from cdc.transport_embedded import EmbeddedLog
+
+if TYPE_CHECKING:
+    from tests.services import KafkaBroker, PostgresServer
 
 DDL = """CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, qty INTEGER,
 price NUMERIC(10, 2), updated DATETIME)"""
@@ -46,34 +53,38 @@ def make_source(path: Path) -> None:
         conn.execute(DDL)
 
 
-def write(path: Path, changes: int, seed: int = 1, per_txn: int = 100) -> float:
-    """Write `changes` row changes (60% insert, 30% update, 10% delete); return seconds."""
-    rng = random.Random(seed)
+def write(path: Path, changes: int, mix: ChangeMix | None = None, per_txn: int = 100) -> float:
+    """Write `changes` one-row changes of `mix` (60% insert, 30% update, 10% delete of live
+    rows; a fresh seeded mix by default); return seconds."""
+    mix = mix or ChangeMix()
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA synchronous=NORMAL")
-    next_id = 1 + (conn.execute("SELECT COALESCE(MAX(id), 0) FROM items").fetchone()[0])
+    cursor = conn.cursor()
     start = time.perf_counter()
     done = 0
     while done < changes:
-        conn.execute("BEGIN")
-        for _ in range(min(per_txn, changes - done)):
-            pick = rng.random()
-            if pick < 0.6 or next_id < 10:
-                conn.execute(
-                    "INSERT INTO items VALUES (?, ?, ?, ?, datetime('now'))",
-                    (next_id, f"item {next_id}", rng.randrange(100), rng.randrange(10**5) / 100),
-                )
-                next_id += 1
-            elif pick < 0.9:
-                conn.execute(
-                    "UPDATE items SET qty = qty + 1 WHERE id = ?", (rng.randrange(next_id),)
-                )
-            else:
-                conn.execute("DELETE FROM items WHERE id = ?", (rng.randrange(next_id),))
-            done += 1
-        conn.execute("COMMIT")
+        cursor.execute("BEGIN")
+        batch = min(per_txn, changes - done)
+        workload.write(cursor, mix, batch, workload.SQLITE)
+        cursor.execute("COMMIT")
+        done += batch
     conn.close()
     return time.perf_counter() - start
+
+
+def tally(url: str) -> tuple[int, ...]:
+    """Row count and sums of `items` at a SQLAlchemy URL (the source must equal the target)."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        row = conn.execute(sa.text(workload.TALLY)).one()
+    engine.dispose()
+    return tuple(int(value) for value in row)
+
+
+def check_applied(source: str, target: str) -> None:
+    """Fail the run unless the target holds exactly what the source holds."""
+    if (want := tally(source)) != (got := tally(target)):
+        raise SystemExit(f"target {got} != source {want} (rows, sum qty, sum id)")
 
 
 def bulk_copy(src: Path, dst: Path, rows: int) -> float:
@@ -110,13 +121,18 @@ def group(prefix: str) -> str:
     return f"g-{prefix}"
 
 
-def drain(pipeline: Pipeline) -> float:
-    start = time.perf_counter()
+def drain(pipeline: Pipeline) -> tuple[float, float]:
+    """Run the pipeline until idle; return (wall seconds, this process's CPU seconds).
+
+    The CPU time (every thread of this process) moves much less than the wall time
+    when other load shares the cores."""
+    start, cpu = time.perf_counter(), time.process_time()
     pipeline.run(threading.Event(), until_idle=True, idle_sleep_s=0.01)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
-def end_to_end(root: Path, changes: int, transport: Transport, target: str) -> float:
+def end_to_end(root: Path, changes: int, transport: Transport, target: str) -> tuple[float, float]:
+    """Drain a backlog of `changes`; return (changes/s, CPU microseconds per change)."""
     src = root / f"e2e-src-{type(transport).__name__}.db"
     make_source(src)
     capture = SqliteCapture(f"sqlite:///{src}", prefix=f"b{int(time.time() * 1000) % 10**8}")
@@ -130,9 +146,10 @@ def end_to_end(root: Path, changes: int, transport: Transport, target: str) -> f
         sink=sink,
         options=Options(batch=5000, group=group(capture.prefix)),
     )
-    seconds = drain(pipeline)
+    seconds, cpu = drain(pipeline)
     pipeline.close()
-    return changes / seconds
+    check_applied(f"sqlite:///{src}", target)
+    return changes / seconds, cpu / changes * 1e6
 
 
 def steady_lag(
@@ -157,10 +174,9 @@ def steady_lag(
     per_tick = max(1, rate // 100)
     deadline = time.perf_counter() + seconds
     tick = time.perf_counter()
-    seed = 0
+    mix = ChangeMix()
     while time.perf_counter() < deadline:
-        seed += 1
-        write(src, per_tick, seed=seed, per_txn=per_tick)
+        write(src, per_tick, mix, per_txn=per_tick)
         tick += per_tick / rate
         time.sleep(max(0.0, tick - time.perf_counter()))
     time.sleep(1.0)
@@ -188,11 +204,20 @@ def main() -> None:
     args = parser.parse_args()
     with contextlib.ExitStack() as services:
         if args.services:
-            from tests.services import kafka_and_postgres
-
-            broker, server = services.enter_context(kafka_and_postgres())
+            broker, server = start_services(services)
             args.kafka, args.postgres = broker.bootstrap, server.create_database()
         run_all(args)
+
+
+def start_services(stack: contextlib.ExitStack) -> tuple[KafkaBroker, PostgresServer]:
+    """A throwaway broker and cluster (tests.services), stopped when `stack` closes; a
+    missing or broken one ends the run with its one-line reason."""
+    from tests.services import ServiceError, kafka_and_postgres
+
+    try:
+        return stack.enter_context(kafka_and_postgres())
+    except ServiceError as exc:
+        raise SystemExit(f"cannot start the benchmark's services: {exc}") from None
 
 
 def run_all(args: argparse.Namespace) -> None:
@@ -209,22 +234,24 @@ def run_all(args: argparse.Namespace) -> None:
 
     copy_rate = args.changes / bulk_copy(plain, root / "copy.db", args.changes)
     log = EmbeddedLog(root / "log.db", partitions=3)
-    rate = end_to_end(root, args.changes, log, f"sqlite:///{root / 'e2e-dst.db'}")
+    rate, cpu = end_to_end(root, args.changes, log, f"sqlite:///{root / 'e2e-dst.db'}")
     print(f"2. SQLite -> embedded log -> SQLite: {rate:,.0f} changes/s end to end "
-          f"(target >= 10,000); plain bulk copy {copy_rate:,.0f} rows/s; "
-          f"ratio {rate / copy_rate:.3f}")  # fmt: skip
+          f"(target >= 10,000; {cpu:.0f} us of CPU per change); plain bulk copy "
+          f"{copy_rate:,.0f} rows/s; ratio {rate / copy_rate:.3f}")  # fmt: skip
 
     lags = steady_lag(root, args.rate, args.seconds, EmbeddedLog(root / "lag.db"),
                       f"sqlite:///{root / 'lag-dst.db'}")  # fmt: skip
-    print(f"3. embedded, steady {args.rate}/s for {args.seconds:.0f}s: {len(lags):,} events, "
+    print(f"3. embedded, steady {args.rate}/s for {args.seconds:.0f}s: {len(lags):,} events "
+          f"({len(lags) / args.seconds:,.0f}/s written), "
           f"lag p50 {pct(lags, 50):.0f} ms, p99 {pct(lags, 99):.0f} ms")  # fmt: skip
 
     if args.kafka and args.postgres:
         from cdc.transport_kafka import KafkaTransport
 
         kafka = KafkaTransport(args.kafka, partitions=3)
-        k_rate = end_to_end(root, args.changes, kafka, args.postgres)
-        print(f"4a. SQLite -> Kafka -> PostgreSQL: {k_rate:,.0f} changes/s end to end; "
+        k_rate, k_cpu = end_to_end(root, args.changes, kafka, args.postgres)
+        print(f"4a. SQLite -> Kafka -> PostgreSQL: {k_rate:,.0f} changes/s end to end "
+              f"({k_cpu:.0f} us of this process's CPU per change); "
               f"ratio to the embedded leg {k_rate / rate:.3f}")  # fmt: skip
         k_lags = steady_lag(root, args.rate, args.seconds, kafka, args.postgres)
         print(f"4b. Kafka + PostgreSQL, steady {args.rate}/s: lag p50 {pct(k_lags, 50):.0f} ms, "

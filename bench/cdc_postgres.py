@@ -1,10 +1,11 @@
 """PostgreSQL -> Kafka -> PostgreSQL CDC throughput and lag, beside the embedded log.
 
-Starts a throwaway KRaft broker and PostgreSQL cluster (as the tests do) unless --kafka
-and --postgres-admin are given. Scenarios, in one run:
-  1. drain a backlog of N changes (60% inserts, 30% updates, 10% deletes, 100 per
-     transaction) captured through pgoutput: PG -> embedded log -> PG (baseline) and
-     PG -> Kafka -> PG; changes/s and their ratio;
+Starts a throwaway KRaft broker and PostgreSQL cluster (as the tests do, through
+tests.services). Scenarios, in one run:
+  1. drain a backlog of N changes (60% inserts, 30% updates, 10% deletes of live rows,
+     100 per transaction; each changes exactly one row, see bench/workload.py) captured
+     through pgoutput: PG -> embedded log -> PG (baseline) and PG -> Kafka -> PG;
+     changes/s and their ratio; the run fails unless each target equals its source;
   2. commit-to-apply lag at a steady rate (default 1,000 changes/s) through Kafka.
 The same leg through real Debezium, side by side with ours: bench/cdc_debezium.py.
 
@@ -15,7 +16,7 @@ The same leg through real Debezium, side by side with ours: bench/cdc_debezium.p
 from __future__ import annotations
 
 import argparse
-import random
+import contextlib
 import sys
 import tempfile
 import threading
@@ -27,7 +28,9 @@ import psycopg2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.cdc_pipeline import LagSink, group, pct
+from bench import workload
+from bench.cdc_pipeline import LagSink, check_applied, drain, group, pct, start_services
+from bench.workload import ChangeMix
 from cdc.capture_pg import PgCapture
 from cdc.pipeline import Options, Pipeline
 from cdc.sink import Sink
@@ -38,42 +41,20 @@ DDL = """CREATE TABLE items (id integer PRIMARY KEY, name text NOT NULL, qty int
 price numeric(10, 2), updated timestamp DEFAULT now())"""
 
 
-def pg_write(dsn: str, changes: int, seed: int, per_txn: int = 100, start_id: int = 1) -> int:
-    """Write `changes` row changes; return the next free id."""
-    rng = random.Random(seed)
+def pg_write(dsn: str, changes: int, mix: ChangeMix, per_txn: int = 100) -> None:
+    """Write `changes` one-row changes of `mix`, `per_txn` to a transaction."""
     # The fixture cluster runs with synchronous_commit=off (for test speed); logical
     # decoding then sees a commit only once the WAL writer flushes it (wal_writer_delay,
     # 200 ms). Applications write with PostgreSQL's default, on.
     conn = psycopg2.connect(dsn, options="-c synchronous_commit=on")
-    next_id, done = start_id, 0
+    done = 0
     with conn.cursor() as cur:
         while done < changes:
-            for _ in range(min(per_txn, changes - done)):
-                pick = rng.random()
-                if pick < 0.6 or next_id < start_id + 10:
-                    cur.execute(
-                        "INSERT INTO items (id, name, qty, price) VALUES (%s, %s, %s, %s)",
-                        (
-                            next_id,
-                            f"item {next_id}",
-                            rng.randrange(100),
-                            rng.randrange(10**5) / 100,
-                        ),
-                    )
-                    next_id += 1
-                elif pick < 0.9:
-                    cur.execute(
-                        "UPDATE items SET qty = qty + 1 WHERE id = %s",
-                        (rng.randrange(start_id, next_id),),
-                    )
-                else:
-                    cur.execute(
-                        "DELETE FROM items WHERE id = %s", (rng.randrange(start_id, next_id),)
-                    )
-                done += 1
+            batch = min(per_txn, changes - done)
+            workload.write(cur, mix, batch, workload.POSTGRES)
             conn.commit()
+            done += batch
     conn.close()
-    return next_id
 
 
 def fresh_pair(create_database) -> tuple[str, str, PgCapture]:
@@ -88,9 +69,10 @@ def fresh_pair(create_database) -> tuple[str, str, PgCapture]:
     return src, dst, capture
 
 
-def drain_rate(create_database, transport: Transport, changes: int) -> float:
+def drain_rate(create_database, transport: Transport, changes: int) -> tuple[float, float]:
+    """Drain a fresh backlog of `changes`; return (changes/s, our CPU microseconds per change)."""
     src, dst, capture = fresh_pair(create_database)
-    pg_write(capture.dsn, changes, seed=1)
+    pg_write(capture.dsn, changes, ChangeMix())
     sink = Sink(dst, source=src, pipeline=capture.prefix)
     pipeline = Pipeline(
         transport,
@@ -98,12 +80,11 @@ def drain_rate(create_database, transport: Transport, changes: int) -> float:
         sink=sink,
         options=Options(batch=5000, group=group(capture.prefix)),
     )
-    start = time.perf_counter()
-    pipeline.run(threading.Event(), until_idle=True, idle_sleep_s=0.01)
-    seconds = time.perf_counter() - start
+    seconds, cpu = drain(pipeline)
     pipeline.close()
     capture.teardown()
-    return changes / seconds
+    check_applied(src, dst)
+    return changes / seconds, cpu / changes * 1e6
 
 
 def steady(create_database, transport: Transport, rate: int, seconds: float) -> list[int]:
@@ -120,11 +101,10 @@ def steady(create_database, transport: Transport, rate: int, seconds: float) -> 
     runner = threading.Thread(target=pipeline.run, args=(stop,), kwargs={"idle_sleep_s": 0.01})
     runner.start()
     per_tick = max(1, rate // 50)
-    next_id, seed, tick = 1, 0, time.perf_counter()
+    mix, tick = ChangeMix(), time.perf_counter()
     deadline = tick + seconds
     while time.perf_counter() < deadline:
-        seed += 1
-        next_id = pg_write(capture.dsn, per_tick, seed, per_txn=per_tick, start_id=next_id)
+        pg_write(capture.dsn, per_tick, mix, per_txn=per_tick)
         tick += per_tick / rate
         time.sleep(max(0.0, tick - time.perf_counter()))
     time.sleep(1.0)
@@ -142,20 +122,23 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
     from cdc.transport_kafka import KafkaTransport
-    from tests.services import kafka_and_postgres
 
-    with kafka_and_postgres() as (broker, server):
+    with contextlib.ExitStack() as stack:
+        broker, server = start_services(stack)
         create = server.create_database
         root = Path(tempfile.mkdtemp(prefix="cdc-pg-bench-"))
-        embedded = drain_rate(create, EmbeddedLog(root / "log.db"), args.changes)
+        log = EmbeddedLog(root / "log.db")
+        embedded, embedded_cpu = drain_rate(create, log, args.changes)
         kafka = KafkaTransport(broker.bootstrap, partitions=3)
-        through_kafka = drain_rate(create, kafka, args.changes)
-        print(f"1. PostgreSQL (pgoutput) -> embedded log -> PostgreSQL: {embedded:,.0f} changes/s; "
-              f"-> Kafka -> PostgreSQL: {through_kafka:,.0f} changes/s (target >= 6,000); "
+        through_kafka, kafka_cpu = drain_rate(create, kafka, args.changes)
+        print(f"1. PostgreSQL (pgoutput) -> embedded log -> PostgreSQL: {embedded:,.0f} changes/s "
+              f"({embedded_cpu:.0f} us of our CPU per change); -> Kafka -> PostgreSQL: "
+              f"{through_kafka:,.0f} changes/s ({kafka_cpu:.0f} us; target >= 6,000/s); "
               f"Kafka/embedded ratio {through_kafka / embedded:.3f}")  # fmt: skip
         lags = steady(create, kafka, args.rate, args.seconds)
         print(f"2. PostgreSQL -> Kafka -> PostgreSQL at a steady {args.rate}/s for "
-              f"{args.seconds:.0f}s: {len(lags):,} events, lag p50 {pct(lags, 50):.0f} ms, "
+              f"{args.seconds:.0f}s: {len(lags):,} events ({len(lags) / args.seconds:,.0f}/s "
+              f"written), lag p50 {pct(lags, 50):.0f} ms, "
               f"p99 {pct(lags, 99):.0f} ms (target p99 <= 250 ms)")  # fmt: skip
         kafka.close()
 
