@@ -1,11 +1,14 @@
-"""Structural HTML comparison: flatten each page into fields by CSS path, then diff.
+"""Structural HTML comparison: both pages as trees, differences by CSS path.
 
-A page becomes an ordered map: one entry per element (its own text, whitespace
-collapsed) and one per attribute (`path@name`). An element's CSS path uses `#id`, or
-`[name=...]` for named elements (inputs, meta), or `:nth-of-type(k)`, so every path is
-also a selector that `html_masks` accepts. A mask `selector@attr` hides an attribute; a
-mask without `@` hides an element's whole content (text and children). Regex masks
-apply to every text and attribute value. Comments, doctype and whitespace are ignored.
+Each element is compared by its own text (whitespace collapsed) and its attributes; the
+children of two matched elements are lined up as sequences (difflib over a signature of
+each child's masked subtree), so an inserted row is one `added` difference, not a shift
+of every row after it, and identical subtrees are skipped without a walk. An element's
+CSS path uses `#id`, or `[name=...]` for named elements (inputs, meta), or
+`:nth-of-type(k)`, so every reported path is a selector that `html_masks` accepts. A mask
+`selector@attr` hides an attribute; a mask without `@` hides an element's whole content
+(text and children). Regex masks apply to every text and attribute value. Comments,
+doctype and whitespace are ignored.
 """
 
 from __future__ import annotations
@@ -48,40 +51,99 @@ def parse(body: bytes) -> Any:
         return None
 
 
-def flatten(doc: Any, rules: RouteRules) -> dict[str, str]:
-    """Every element's text and every attribute, by CSS path, masks applied."""
-    hidden: set[Any] = set()
-    hidden_attrs: set[tuple[Any, str]] = set()
-    for mask in rules.html_masks:
-        selector, _, attr = mask.partition("@")
-        for el in doc.cssselect(selector):
-            if attr:
-                hidden_attrs.add((el, attr))
-            else:
-                hidden.add(el)
-    out: dict[str, str] = {}
-    _walk(doc, doc.tag, rules, hidden, hidden_attrs, out)
+class _Page:
+    """One parsed page with the rules' masks resolved: masked values and signatures."""
+
+    def __init__(self, doc: Any, rules: RouteRules) -> None:
+        self.root = doc
+        self.rules = rules
+        self.hidden: set[Any] = set()
+        self.hidden_attrs: dict[Any, set[str]] = {}
+        for mask in rules.html_masks:
+            selector, _, attr = mask.partition("@")
+            for el in doc.cssselect(selector):
+                if attr:
+                    self.hidden_attrs.setdefault(el, set()).add(attr)
+                else:
+                    self.hidden.add(el)
+        self._signatures: dict[Any, int] = {}
+
+    def attrs(self, el: Any) -> dict[str, str]:
+        """Attribute values, masked; a masked attribute counts as present on both sides."""
+        values = {name: _mask(value, self.rules) for name, value in el.attrib.items()}
+        values.update(dict.fromkeys(self.hidden_attrs.get(el, ()), MASK))
+        return values
+
+    def text(self, el: Any) -> str:
+        if el in self.hidden:
+            return MASK
+        raw = " ".join([el.text or "", *(c.tail or "" for c in el)])
+        return _mask(_SPACE.sub(" ", raw).strip(), self.rules)
+
+    def children(self, el: Any) -> list[Any]:
+        return [] if el in self.hidden else [c for c in el if isinstance(c.tag, str)]
+
+    def signature(self, el: Any) -> int:
+        """Equal for two elements whose masked subtrees are equal."""
+        sig = self._signatures.get(el)
+        if sig is None:
+            parts = (el.tag, tuple(sorted(self.attrs(el).items())), self.text(el))
+            sig = hash((parts, tuple(self.signature(c) for c in self.children(el))))
+            self._signatures[el] = sig
+        return sig
+
+    def content(self, el: Any) -> str:
+        """The element's whole text (masked), for a missing or added element."""
+        if el in self.hidden:
+            return MASK
+        words = [self.text(el), *(self.content(c) for c in self.children(el))]
+        return " ".join(w for w in words if w)
+
+
+def diff(legacy_doc: Any, candidate_doc: Any, rules: RouteRules) -> list[Difference]:
+    """Differences between two parsed pages, in the legacy page's order."""
+    a, b = _Page(legacy_doc, rules), _Page(candidate_doc, rules)
+    out: list[Difference] = []
+    _diff(a, b, legacy_doc, candidate_doc, legacy_doc.tag, out)
     return out
 
 
-def _walk(
-    el: Any, path: str, rules: RouteRules, hidden: set[Any], attrs: set[Any], out: dict[str, str]
-) -> None:
-    for name, value in sorted(el.attrib.items()):
-        out[f"{path}@{name}"] = MASK if (el, name) in attrs else _mask(value, rules)
-    if el in hidden:
-        out[path] = MASK
+def _diff(a: _Page, b: _Page, x: Any, y: Any, path: str, out: list[Difference]) -> None:
+    if a.signature(x) == b.signature(y):
         return
-    children = [c for c in el if isinstance(c.tag, str)]
-    text = " ".join([el.text or "", *(c.tail or "" for c in el)])
-    out[path] = _mask(_SPACE.sub(" ", text).strip(), rules)
+    ax, by = a.attrs(x), b.attrs(y)
+    for name in sorted(ax.keys() | by.keys()):
+        if ax.get(name) != by.get(name):
+            kind = "changed" if name in ax and name in by else "missing" if name in ax else "added"
+            if kind != "added" or not a.rules.subset:
+                out.append(_difference(f"{path}@{name}", kind, ax.get(name), by.get(name)))
+    if a.text(x) != b.text(y):
+        out.append(_difference(path, "changed", a.text(x), b.text(y)))
+    xs, ys = a.children(x), b.children(y)
+    px, py = _paths(xs, path), _paths(ys, path)
+    keys_x, keys_y = [a.signature(c) for c in xs], [b.signature(c) for c in ys]
+    matcher = difflib.SequenceMatcher(None, keys_x, keys_y, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            continue
+        i, j = i1, j1
+        while i < i2 and j < j2 and xs[i].tag == ys[j].tag:  # changed in place
+            _diff(a, b, xs[i], ys[j], px[i], out)
+            i, j = i + 1, j + 1
+        for k in range(i, i2):
+            out.append(_difference(px[k], "missing", a.content(xs[k]), None))
+        if not a.rules.subset:
+            for k in range(j, j2):
+                out.append(_difference(py[k], "added", None, b.content(ys[k])))
+
+
+def _paths(children: list[Any], parent: str) -> list[str]:
     seen: dict[str, int] = {}
-    totals: dict[str, int] = {}
-    for child in children:
-        totals[child.tag] = totals.get(child.tag, 0) + 1
+    out = []
     for child in children:
         seen[child.tag] = seen.get(child.tag, 0) + 1
-        _walk(child, f"{path}>{_step(child, seen[child.tag])}", rules, hidden, attrs, out)
+        out.append(f"{parent}>{_step(child, seen[child.tag])}")
+    return out
 
 
 def _step(el: Any, nth: int) -> str:
@@ -101,31 +163,6 @@ def _mask(text: str, rules: RouteRules) -> str:
     for regex in rules.regexes:
         text = regex.sub(MASK, text)
     return text
-
-
-def diff(legacy: dict[str, str], candidate: dict[str, str], rules: RouteRules) -> list[Difference]:
-    """Differences between two flattened pages, in the legacy page's order."""
-    out: list[Difference] = []
-    for path, value in legacy.items():
-        if path not in candidate:
-            if not _inside_missing(path, candidate, legacy):
-                out.append(_difference(path, "missing", value, None))
-        elif candidate[path] != value:
-            out.append(_difference(path, "changed", value, candidate[path]))
-    if not rules.subset:
-        for path, value in candidate.items():
-            if path not in legacy and not _inside_missing(path, legacy, candidate):
-                out.append(_difference(path, "added", None, value))
-    return out
-
-
-def _inside_missing(path: str, other: dict[str, str], mine: dict[str, str]) -> bool:
-    """True when an ancestor element of `path` is already reported missing/added."""
-    element = path.split("@")[0]
-    if element != path:  # an attribute: its element is reported (if missing)
-        return element not in other and element in mine
-    parent = element.rpartition(">")[0]
-    return bool(parent) and parent not in other and parent in mine
 
 
 def general(path: str) -> str:

@@ -20,16 +20,22 @@ _EPSILON = 1e-12  # relative float noise: 10.0 - 9.99 is 0.0100000000000016
 
 def normalise(value: Any, rules: RouteRules, path: paths.Path = ()) -> Any:
     """`value` with ignored fields dropped, strings masked and unordered arrays sorted."""
+    if not (rules.ignore or rules.unordered or rules.regex_masks):
+        return value
+    return _normalise(value, rules, path)
+
+
+def _normalise(value: Any, rules: RouteRules, path: paths.Path) -> Any:
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
             sub = (*path, key)
             if not paths.any_match(rules.ignore_patterns, sub):
-                out[key] = normalise(item, rules, sub)
+                out[key] = _normalise(item, rules, sub)
         return out
     if isinstance(value, list):
         items = [
-            normalise(item, rules, (*path, i))
+            _normalise(item, rules, (*path, i))
             for i, item in enumerate(value)
             if not paths.any_match(rules.ignore_patterns, (*path, i))
         ]
@@ -55,6 +61,9 @@ def diff(legacy: Any, candidate: Any, rules: RouteRules) -> list[Difference]:
 
 
 def _diff(a: Any, b: Any, path: paths.Path, rules: RouteRules, out: list[Difference]) -> None:
+    kind = type(a)
+    if kind is type(b) and kind is not dict and kind is not list and kind is not float and a == b:
+        return  # the common case: an equal scalar
     if isinstance(a, dict) and isinstance(b, dict):
         for key in sorted(a.keys() | b.keys(), key=str):
             sub = (*path, key)
@@ -66,11 +75,17 @@ def _diff(a: Any, b: Any, path: paths.Path, rules: RouteRules, out: list[Differe
             else:
                 _diff(a[key], b[key], sub, rules, out)
     elif isinstance(a, list) and isinstance(b, list):
-        if len(a) == len(b) and a != b and sorted(map(canonical, a)) == sorted(map(canonical, b)):
+        found: list[Difference] = []
+        moved: set[int] = set()  # positions that differ; a reorder moves at least two
+        for i, (x, y) in enumerate(zip(a, b, strict=False)):
+            before = len(found)
+            _diff(x, y, (*path, i), rules, found)
+            if len(found) > before:
+                moved.add(i)
+        if len(a) == len(b) and len(moved) > 1 and _same_elements(a, b):
             out.append(_difference(path, "order", a, b))
             return
-        for i, (x, y) in enumerate(zip(a, b, strict=False)):
-            _diff(x, y, (*path, i), rules, out)
+        out.extend(found)
         for i in range(len(b), len(a)):
             out.append(_difference((*path, i), "missing", a[i], None))
         for i in range(len(a), len(b)):
@@ -82,6 +97,10 @@ def _diff(a: Any, b: Any, path: paths.Path, rules: RouteRules, out: list[Differe
         out.append(_difference(path, "type", a, b))
     elif a != b:
         out.append(_difference(path, "changed", a, b))
+
+
+def _same_elements(a: list[Any], b: list[Any]) -> bool:
+    return sorted(map(canonical, a)) == sorted(map(canonical, b))
 
 
 def _float_noise(a: float, b: float) -> float:

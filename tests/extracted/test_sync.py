@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from cdc.mapping import load_mapping
 from extracted._service.registry import service_module
-from extracted._service.sync import run_sync
+from extracted._service.sync import SyncPlan, run_sync
 from monolith.app import create_app as create_monolith
 from monolith.config import MonolithConfig
 from monolith.traffic import run_traffic
@@ -85,3 +85,39 @@ def test_changes_stream_into_the_service_while_the_monolith_takes_traffic(
     assert summary.ok, summary.as_dict()["error_samples"]
     synced.sync_once()  # whatever the stopped worker had not applied yet
     assert mismatches(name, monolith_url, synced.url) == {}
+
+
+@pytest.mark.parametrize(
+    "backend", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_both_services_sync_from_one_postgres_monolith_through_kafka_at_once(
+    monolith_url, new_database, tmp_path, kafka
+):
+    """As docker-compose runs them: one CDC worker per service, each with its own slot."""
+    plans = {}
+    for name in ("catalog", "reviews"):
+        url = new_database(name)
+        spec = service_module(name).SPEC
+        spec.migrations.upgrade(url)
+        plans[name] = SyncPlan(name, monolith_url, url, str(spec.default_mapping),
+                               f"kafka:{kafka.bootstrap}", name)  # fmt: skip
+    stop = threading.Event()
+    workers = [
+        threading.Thread(target=run_sync, args=(plan, service_module(n).SPEC.metadata, stop))
+        for n, plan in plans.items()
+    ]
+    for worker in workers:
+        worker.start()
+    app = create_monolith(MonolithConfig(database_url=monolith_url, log_level="WARNING"))
+    try:
+        with serving(app) as base_url:
+            summary = run_traffic(base_url, requests=150, seed=9)
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(120)
+        app.extensions["shopco"].engine.dispose()
+    assert summary.ok, summary.as_dict()["error_samples"]
+    for name, plan in plans.items():
+        run_sync(plan, service_module(name).SPEC.metadata, threading.Event(), once=True)
+        assert mismatches(name, monolith_url, plan.target_url) == {}, name

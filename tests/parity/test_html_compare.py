@@ -46,6 +46,35 @@ def test_a_missing_element_is_reported_once_with_a_mask_for_its_parent() -> None
     assert difference.rule == 'html_masks = ["html>body>div#main>ul:nth-of-type(1)"]'
 
 
+def test_an_inserted_row_is_one_added_difference_not_a_shift_of_every_row() -> None:
+    result = compare(page(items=("a", "b", "c")), page(items=("new", "a", "b", "c")))
+    assert [(d.path, d.kind, d.candidate) for d in result.differences] == [
+        ("html>body>div#main>ul:nth-of-type(1)>li:nth-of-type(1)", "added", "new")
+    ]
+
+
+def test_subset_mode_lets_the_candidate_add_elements_and_attributes() -> None:
+    extra = Response(
+        200,
+        page().headers,
+        page().body.replace(b"</ul>", b"<li class='x'>new</li></ul>"),
+    )
+    assert not compare(page(), extra).match
+    assert compare(page(), extra, RouteRules(subset=True)).match
+
+
+def test_a_masked_attribute_may_be_missing_on_one_side() -> None:
+    a = Response(
+        200,
+        {"content-type": "text/html"},
+        "<html><body><a href='/x' data-t='1'>x</a></body></html>",
+    )
+    b = Response(200, {"content-type": "text/html"}, "<html><body><a href='/x'>x</a></body></html>")
+    [difference] = compare(a, b).differences
+    assert (difference.path, difference.kind) == ("html>body>a:nth-of-type(1)@data-t", "missing")
+    assert compare(a, b, RouteRules(html_masks=("a@data-t",))).match
+
+
 def test_css_masks_hide_attributes_and_element_content() -> None:
     rules = RouteRules(
         html_masks=("input[name=csrf_token]@value", "meta[name=csrf-token]@content", "p.when")
