@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 
-from analysis.model import ForeignKey, Schema, Workload
+from analysis.model import ForeignKey, Observation, Schema, Shape, Workload
 
 _DEFAULT_SCHEMAS = {"public", "main", "dbo"}
 # Bookkeeping tables of migration tools and engines: never part of a bounded context.
@@ -22,6 +23,24 @@ BOOKKEEPING_TABLES = (
     "knex_migrations_lock",
     "sqlite_sequence",
 )
+
+
+# What counts as cross-cutting (see docs/analyze.md, "How it works").
+HEARTBEAT_SHARE = 0.5  # a write shape issued by this share of all endpoints ...
+OMNIPRESENT_SHARE = 0.5  # an append-only table written by this share of the writers ...
+CROSS_READ_SHARE = 0.75  # a table used by this share of all endpoints ...
+CROSS_MINIMUM = 6  # ... and by at least this many (a 5-endpoint benchmark has no "most")
+
+
+@dataclass(frozen=True)
+class CrossCutting:
+    """A write statement shape issued by most endpoints (a heartbeat, a view counter in
+    middleware): kept out of the clustering and reported."""
+
+    fingerprint: str
+    tables: tuple[str, ...]
+    endpoints: tuple[str, ...]
+    executions: int
 
 
 @dataclass(frozen=True)
@@ -40,6 +59,11 @@ class AccessModel:
     foreign_keys: tuple[ForeignKey, ...] = ()
     schema_tables: frozenset[str] = frozenset()
     has_workload: bool = False
+    # kept out of the affinity: append-only tables most commands write (audit logs),
+    # tables most endpoints read (settings), and heartbeat write shapes
+    omnipresent: frozenset[str] = frozenset()
+    cross_read: frozenset[str] = frozenset()
+    cross_cutting: tuple[CrossCutting, ...] = ()
 
     def touched(self, endpoint: str) -> set[str]:
         """Tables an endpoint reads or writes."""
@@ -94,8 +118,14 @@ def build_access(
     joins: dict[tuple[str, str], int] = defaultdict(int)
     join_eps: dict[tuple[str, str], set[str]] = defaultdict(set)
     calls: dict[str, int] = defaultdict(int)
-    for obs in workload.observations if workload else ():
-        if any(fnmatchcase(obs.endpoint, p) for p in ignore_endpoints):
+    kept = [
+        obs
+        for obs in (workload.observations if workload else ())
+        if not any(fnmatchcase(obs.endpoint, p) for p in ignore_endpoints)
+    ]
+    heartbeats = _heartbeats(kept, shapes, keep)
+    for obs in kept:
+        if obs.fingerprint in heartbeats:
             continue
         shape = shapes[obs.fingerprint]
         calls[obs.endpoint] = max(calls[obs.endpoint], obs.count)
@@ -123,6 +153,7 @@ def build_access(
     )
     endpoints = sorted(set(reads) | set(writes))
     tables = sorted({names[t] for t in raw} - ignored)
+    omnipresent = _omnipresent(writes, updates)
     return AccessModel(
         tables=tuple(tables),
         endpoints=tuple(endpoints),
@@ -136,4 +167,56 @@ def build_access(
         foreign_keys=fks,
         schema_tables=frozenset(names[t] for t in schema.tables) - ignored,
         has_workload=bool(workload and workload.observations),
+        omnipresent=frozenset(omnipresent),
+        cross_read=frozenset(_cross_read(endpoints, reads, writes) - omnipresent),
+        cross_cutting=tuple(heartbeats.values()),
     )
+
+
+def _heartbeats(
+    observations: list[Observation], shapes: dict[str, Shape], keep: Callable[[str], str | None]
+) -> dict[str, CrossCutting]:
+    """Write shapes issued by most endpoints: a heartbeat (`UPDATE users SET lastseen`)."""
+    endpoints: dict[str, set[str]] = defaultdict(set)
+    executions: dict[str, int] = defaultdict(int)
+    for obs in observations:
+        endpoints[obs.fingerprint].add(obs.endpoint)
+        executions[obs.fingerprint] += obs.count
+    everyone = {obs.endpoint for obs in observations}
+    found = {}
+    for fp, users in endpoints.items():
+        written = sorted({n for t in shapes[fp].writes if (n := keep(t))})
+        if written and len(users) >= max(CROSS_MINIMUM, HEARTBEAT_SHARE * len(everyone)):
+            found[fp] = CrossCutting(fp, tuple(written), tuple(sorted(users)), executions[fp])
+    return found
+
+
+def _omnipresent(writes: dict[str, dict[str, int]], updates: dict[str, dict[str, int]]) -> set[str]:
+    """Append-only tables written by most of the endpoints that write (and by 4+).
+
+    Audit logs and outboxes are written by almost every command; like Bunch's omnipresent
+    modules they say nothing about which other tables belong together. A table whose rows
+    are changed (UPDATE) is part of some aggregate, however many commands touch it.
+    """
+    counts: dict[str, int] = defaultdict(int)
+    for written in writes.values():
+        for table in written:
+            counts[table] += 1
+    changed = {t for per in updates.values() for t in per}
+    return {
+        t
+        for t, n in counts.items()
+        if t not in changed and n >= 4 and n >= OMNIPRESENT_SHARE * len(writes)
+    }
+
+
+def _cross_read(
+    endpoints: list[str], reads: dict[str, dict[str, int]], writes: dict[str, dict[str, int]]
+) -> set[str]:
+    """Tables most endpoints use (settings read on every request): no grouping evidence."""
+    counts: dict[str, int] = defaultdict(int)
+    for endpoint in endpoints:
+        for table in set(reads.get(endpoint, {})) | set(writes.get(endpoint, {})):
+            counts[table] += 1
+    minimum = max(CROSS_MINIMUM, CROSS_READ_SHARE * len(endpoints))
+    return {t for t, n in counts.items() if n >= minimum}

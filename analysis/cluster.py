@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import networkx as nx
 
-# Table graphs are small and dense: at the textbook resolution of 1.0 Louvain tends to
-# merge what would be separate services. 1.5 favours the smaller contexts of a split.
+# Chosen on the corpus (tests/analysis/corpus, bench/analyze_accuracy.py, leave-one-out):
+# slightly above the textbook 1.0, as table graphs are small and dense.
 DEFAULT_RESOLUTION = 1.5
+# Foreign keys and names alone are weak evidence: split only where the key graph is loose
+# (on the corpus, higher resolutions split negative controls and score below the
+# foreign-key components baseline).
+SCHEMA_RESOLUTION = 0.25
 _RESOLUTIONS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.4, 1.7, 2.0,
                 2.5, 3.0, 4.0, 5.0, 7.0, 10.0)  # fmt: skip
 
@@ -20,6 +24,7 @@ def communities(
     """Split the tables into communities; with `target`, into exactly that many if possible."""
     if graph.number_of_nodes() == 0:
         return []
+    graph = _with_own_use(graph)
     if target is None:
         return _louvain(graph, resolution, seed)
     target = min(target, graph.number_of_nodes())
@@ -31,6 +36,18 @@ def communities(
     if above:
         return _merge_down(graph, min(above, key=len), target)
     return max(candidates, key=len)
+
+
+def _with_own_use(graph: nx.Graph) -> nx.Graph:
+    """A copy with each table's own use (endpoints using it alone) as a self-loop: it adds
+    to the table's degree but to no pair, so a table used on its own resists merging."""
+    own = nx.get_node_attributes(graph, "own")
+    if not own:
+        return graph
+    loaded = graph.copy()
+    for table, weight in own.items():
+        loaded.add_edge(table, table, weight=weight)
+    return loaded
 
 
 def _louvain(graph: nx.Graph, resolution: float, seed: int) -> list[frozenset[str]]:

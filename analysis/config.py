@@ -6,22 +6,31 @@ from dataclasses import dataclass
 from typing import Any
 
 import strangler_settings as settings
+from analysis.sources.pg_log import DEFAULT_PREFIX
+from analysis.verdict import ONE_CONTEXT_SHARE
 
 
 @dataclass(frozen=True)
 class AnalyzeSettings:
-    """Defaults for `strangler analyze`; CLI options and the overrides file win over them."""
+    """Defaults for `strangler analyze` (the one source: the pipeline's Inputs take theirs
+    from here); CLI options and the overrides file win over them."""
 
     dialect: str = ""
     seed: int = 42
-    resolution: float = 1.5
+    # None: the mode's default (analysis.cluster: 1.5 with a workload, 0.25 schema only)
+    resolution: float | None = None
+    one_context_share: float = ONE_CONTEXT_SHARE
     max_examples: int = 5
-    pg_log_prefix: str = "%m [%p] %a "
+    pg_log_prefix: str = DEFAULT_PREFIX
     pg_attribute_by: str = "a"
 
     def __post_init__(self) -> None:
-        if self.resolution <= 0:
+        if self.resolution is not None and self.resolution <= 0:
             raise ValueError(f"[analyze] resolution must be positive, got {self.resolution}")
+        if not 0 < self.one_context_share <= 1:
+            raise ValueError(
+                f"[analyze] one_context_share must be in (0, 1], got {self.one_context_share}"
+            )
         if self.max_examples < 0:
             raise ValueError(f"[analyze] max_examples must be >= 0, got {self.max_examples}")
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import networkx as nx
 
 from analysis.access import AccessModel
-from analysis.graph import GraphWeights, name_tokens, omnipresent_tables
 from analysis.model import Context, TableInfo
 from analysis.overrides import Overrides
 from analysis.ownership import resource_table
@@ -29,11 +28,8 @@ def assign(
 ) -> Assignment:
     """Name the groups, apply pins, route endpoints and find each table's owner."""
     table_context = _named(graph, groups, overrides)
-    omnipresent = omnipresent_tables(model, GraphWeights().omnipresent)
     endpoint_context = {
-        e: c
-        for e in model.endpoints
-        if (c := _endpoint_context(model, e, table_context, omnipresent))
+        e: c for e in model.endpoints if (c := _endpoint_context(model, e, table_context))
     }
     tables = {
         t: _table_info(model, graph, t, table_context, endpoint_context) for t in model.tables
@@ -77,14 +73,11 @@ def _group_name(
         best = max(sorted(set(pins)), key=pins.count)
         if best not in used:
             return best
-    stem = _common_stem(group)
-    if stem and stem not in used:
-        return stem
+    # the context is named after its central table: most bound inside the group (own
+    # use included), then in the whole graph; full table names, never a word fragment
     inner = graph.subgraph(group)
-    # ties (a pair of tables) go to the table more central in the whole graph
     central = sorted(
-        group,
-        key=lambda t: (-inner.degree(t, weight="weight"), -graph.degree(t, weight="weight"), t),
+        group, key=lambda t: (-_weight_inside(inner, t), -graph.degree(t, weight="weight"), t)
     )
     for table in central:
         name = table.rpartition(".")[2]
@@ -93,9 +86,11 @@ def _group_name(
     return central[0]
 
 
-def _endpoint_context(
-    model: AccessModel, endpoint: str, table_context: dict[str, str], omnipresent: set[str]
-) -> str:
+def _weight_inside(inner: nx.Graph, table: str) -> float:
+    return float(inner.degree(table, weight="weight")) + float(inner.nodes[table].get("own", 0.0))
+
+
+def _endpoint_context(model: AccessModel, endpoint: str, table_context: dict[str, str]) -> str:
     """The context owning most of what the endpoint writes (or reads, if it writes nothing).
 
     "Most" counts distinct tables first and executions second, so a checkout that updates
@@ -105,7 +100,7 @@ def _endpoint_context(
     """
     resource = table_context.get(resource_table(endpoint, model.touched(endpoint)), "")
     for volume in (model.writes.get(endpoint, {}), model.reads.get(endpoint, {})):
-        for skip in (omnipresent, set()):
+        for skip in (model.omnipresent, frozenset()):
             tables: dict[str, int] = defaultdict(int)
             executions: dict[str, int] = defaultdict(int)
             for table, count in volume.items():
@@ -192,17 +187,3 @@ def _inner_share(graph: nx.Graph, table: str, table_context: dict[str, str]) -> 
         if table_context.get(neighbour) == table_context[table]:
             inner += data["weight"]
     return inner / total if total else 0.0
-
-
-def _common_stem(group: frozenset[str]) -> str:
-    """A word stem most of the group's tables share (`cart` for carts, cart_items), or ''."""
-    if len(group) < 2:
-        return ""
-    counts: dict[str, int] = defaultdict(int)
-    for table in group:
-        for token in name_tokens(table):
-            counts[token] += 1
-    best = sorted(counts, key=lambda t: (-counts[t], t))
-    if best and counts[best[0]] >= 2 and 2 * counts[best[0]] >= len(group):
-        return best[0]
-    return ""

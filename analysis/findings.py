@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from analysis.access import AccessModel
 from analysis.contexts import Assignment
-from analysis.graph import GraphWeights, omnipresent_tables
 from analysis.model import Finding
 
 _SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
@@ -12,7 +11,7 @@ _SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
 
 def find_all(model: AccessModel, split: Assignment) -> list[Finding]:
     """Every finding, most severe first."""
-    omnipresent = omnipresent_tables(model, GraphWeights().omnipresent)
+    omnipresent = model.omnipresent
     found = [
         *_shared_tables(split, omnipresent),
         *_cross_context_joins(model, split),
@@ -24,7 +23,7 @@ def find_all(model: AccessModel, split: Assignment) -> list[Finding]:
     return sorted(found, key=lambda f: (_SEVERITY_ORDER[f.severity], f.kind, f.tables))
 
 
-def _shared_tables(split: Assignment, omnipresent: set[str]) -> list[Finding]:
+def _shared_tables(split: Assignment, omnipresent: frozenset[str]) -> list[Finding]:
     found = []
     for table, info in sorted(split.tables.items()):
         if not info.shared:
@@ -101,7 +100,7 @@ def _cross_context_fks(model: AccessModel, split: Assignment) -> list[Finding]:
 
 
 def _multi_context_writers(
-    model: AccessModel, split: Assignment, omnipresent: set[str]
+    model: AccessModel, split: Assignment, omnipresent: frozenset[str]
 ) -> list[Finding]:
     found = []
     for endpoint in model.endpoints:

@@ -1,5 +1,5 @@
-"""The weighted table graph: co-access by endpoint, co-write, joins, foreign keys (and, with
-no workload, name affinity). Pure: never imports graphviz."""
+"""The weighted table graph: co-access by endpoint, own use, foreign keys (and, with no
+workload, name affinity). Pure: never imports graphviz."""
 
 from __future__ import annotations
 
@@ -17,19 +17,26 @@ _GENERIC_TOKENS = {"id", "ids", "data", "info", "tbl", "table", "log", "map", "x
 class GraphWeights:
     """How much each kind of evidence binds two tables together."""
 
-    coaccess: float = 1.0
-    cowrite: float = 1.0
-    join: float = 1.0
+    coaccess: float = 1.0  # one unit per endpoint, spread over the pairs of its tables
+    cowrite: float = 0.0  # one more unit over the pairs of tables an endpoint writes
+    write_read: float = 0.75  # factor for a table written with a table only read
+    read_read: float = 0.5  # factor for two tables an endpoint only reads
+    own: float = 0.5  # an endpoint using one table alone: weight on that table itself
+    own_read: float = 1.0  # factor for a page reading one table alone
+    join: float = 0.25  # per endpoint issuing a join
     fk: float = 0.5
     name: float = 0.5
-    read_read: float = 0.5  # factor for two tables an endpoint only reads
-    omnipresent: float = 0.5  # share of writing endpoints above which a table is omnipresent
 
 
 def table_graph(model: AccessModel, weights: GraphWeights | None = None) -> nx.Graph:
-    """Build the undirected weighted graph the clustering runs on."""
+    """Build the undirected weighted graph the clustering runs on.
+
+    Each node carries `own`: the weight of the endpoints that use that table alone (they
+    are evidence that the table stands on its own; the clustering adds it as a self-loop).
+    """
     w = weights or GraphWeights()
     edges: dict[tuple[str, str], dict[str, float]] = {}
+    own: dict[str, float] = {}
 
     def add(a: str, b: str, kind: str, amount: float) -> None:
         if a == b or amount <= 0:
@@ -38,16 +45,21 @@ def table_graph(model: AccessModel, weights: GraphWeights | None = None) -> nx.G
         entry = edges.setdefault(key, {})
         entry[kind] = entry.get(kind, 0.0) + amount
 
-    omnipresent = omnipresent_tables(model, w.omnipresent)
     for endpoint in model.endpoints:
-        written = set(model.writes.get(endpoint, {})) - omnipresent
-        read = set(model.reads.get(endpoint, {})) - written - omnipresent
+        written = set(model.writes.get(endpoint, {})) - model.omnipresent
+        # a table most endpoints read (settings) binds only the endpoints that write it
+        read = set(model.reads.get(endpoint, {})) - written - model.omnipresent
+        read -= model.cross_read
         touched = sorted(written | read)
+        if len(touched) == 1:
+            factor = 1.0 if written else w.own_read
+            own[touched[0]] = own.get(touched[0], 0.0) + w.own * factor
         # An endpoint spreads one unit of affinity over its tables, so a checkout that
         # touches ten tables binds each pair less than a page that touches two. Tables
         # only read together bind less: a query composes views across contexts.
         for a, b in combinations(touched, 2):
-            factor = w.read_read if a in read and b in read else 1.0
+            reads = (a in read) + (b in read)
+            factor = (1.0, w.write_read, w.read_read)[reads]
             add(a, b, "coaccess", w.coaccess * factor / (len(touched) - 1))
         ordered = sorted(written)
         for a, b in combinations(ordered, 2):
@@ -65,26 +77,10 @@ def table_graph(model: AccessModel, weights: GraphWeights | None = None) -> nx.G
             add(a, b, "name", w.name * score)
     graph = nx.Graph()
     graph.add_nodes_from(model.tables)
+    nx.set_node_attributes(graph, own, "own")
     for (a, b), parts in sorted(edges.items()):
         graph.add_edge(a, b, weight=sum(parts.values()), **parts)
     return graph
-
-
-def omnipresent_tables(model: AccessModel, share: float) -> set[str]:
-    """Tables written by at least `share` of the endpoints that write anything (and by 4+).
-
-    Audit logs and outboxes are written by almost every command; like Bunch's omnipresent
-    modules they say nothing about which other tables belong together, so they are kept
-    out of the affinity and end up as contexts of their own (generic subdomains).
-    """
-    writers = [e for e in model.endpoints if model.writes.get(e)]
-    if not writers:
-        return set()
-    counts: dict[str, int] = {}
-    for endpoint in writers:
-        for table in model.writes[endpoint]:
-            counts[table] = counts.get(table, 0) + 1
-    return {t for t, n in counts.items() if n >= 4 and n >= share * len(writers)}
 
 
 def name_tokens(table: str) -> set[str]:

@@ -27,14 +27,15 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 
+import networkx as nx
+
 from analysis.access import AccessModel
 from analysis.graph import name_tokens
 
 
-def settle_by_writers(
-    model: AccessModel, groups: list[frozenset[str]], omnipresent: set[str]
-) -> list[frozenset[str]]:
+def settle_by_writers(model: AccessModel, groups: list[frozenset[str]]) -> list[frozenset[str]]:
     """Move each table whose writers all route to one other group into that group."""
+    omnipresent = model.omnipresent
     if not model.has_workload or len(groups) < 2:
         return groups
     home = {t: i for i, group in enumerate(groups) for t in group}
@@ -124,11 +125,13 @@ def _addressed_home(model: AccessModel, endpoint: str, home: dict[str, int]) -> 
     return home[addressed] if addressed else -1
 
 
-def _route(model: AccessModel, endpoint: str, home: dict[str, int], omnipresent: set[str]) -> int:
+def _route(
+    model: AccessModel, endpoint: str, home: dict[str, int], omnipresent: frozenset[str]
+) -> int:
     written = {t: n for t, n in model.writes.get(endpoint, {}).items() if t in home}
     if not written:
         return -1
-    for skip in (omnipresent, set()):
+    for skip in (omnipresent, frozenset()):
         tables: dict[int, int] = defaultdict(int)
         executions: dict[int, int] = defaultdict(int)
         for table, count in written.items():
@@ -140,10 +143,9 @@ def _route(model: AccessModel, endpoint: str, home: dict[str, int], omnipresent:
     return -1
 
 
-def detach_independent(
-    model: AccessModel, groups: list[frozenset[str]], omnipresent: set[str]
-) -> list[frozenset[str]]:
+def detach_independent(model: AccessModel, groups: list[frozenset[str]]) -> list[frozenset[str]]:
     """Give each table that no other context maintains a context of its own (see docs)."""
+    omnipresent = model.omnipresent
     home = {t: i for i, group in enumerate(groups) for t in group}
     if not model.has_workload:
         return groups
@@ -157,7 +159,7 @@ def detach_independent(
 
 
 def _independent(
-    model: AccessModel, table: str, home: dict[str, int], omnipresent: set[str]
+    model: AccessModel, table: str, home: dict[str, int], omnipresent: frozenset[str]
 ) -> bool:
     """Whether `table` is maintained by commands of its own and only tied to other contexts.
 
@@ -191,3 +193,80 @@ def _independent(
         group = _route(model, endpoint, rest, omnipresent)
         ties.add(group if group >= 0 else rest.get(resource[endpoint], -1))
     return len(ties - {-1}) >= 2
+
+
+def place_reference_data(model: AccessModel, groups: list[frozenset[str]]) -> list[frozenset[str]]:
+    """Put each table nothing writes (reference data) with the group whose endpoints read it
+    most: by endpoints, then by executions; a tie keeps it where clustering put it. A group
+    nothing writes (a read-only catalog) is a context of its own and stays whole."""
+    if not model.has_workload or len(groups) < 2:
+        return groups
+    home = {t: i for i, group in enumerate(groups) for t in group}
+    written = {t for per in model.writes.values() for t in per}
+    moved = dict(home)
+    for table in sorted(home):
+        if table in written or table in model.omnipresent:
+            continue
+        members = groups[home[table]]
+        if len(members) > 1 and not members & written:  # a read-only catalog stays whole
+            continue
+        rest = {t: i for t, i in home.items() if t != table}
+        endpoints: dict[int, int] = defaultdict(int)
+        executions: dict[int, int] = defaultdict(int)
+        for endpoint in model.endpoints:
+            count = model.reads.get(endpoint, {}).get(table, 0)
+            group = _reader_home(model, endpoint, rest) if count else -1
+            if group >= 0:
+                endpoints[group] += 1
+                executions[group] += count
+        if endpoints:
+            moved[table] = max(
+                sorted(endpoints), key=lambda i: (endpoints[i], executions[i], i == home[table])
+            )
+    return _regroup(moved)
+
+
+def _reader_home(model: AccessModel, endpoint: str, home: dict[str, int]) -> int:
+    """The group an endpoint belongs to by what it writes, else by what else it reads."""
+    group = _route(model, endpoint, home, model.omnipresent)
+    if group >= 0:
+        return group
+    counts: dict[int, int] = defaultdict(int)
+    for table, n in model.reads.get(endpoint, {}).items():
+        if table in home and table not in model.cross_read:
+            counts[home[table]] += n
+    return max(sorted(counts), key=lambda i: counts[i]) if counts else -1
+
+
+def merge_idle(
+    model: AccessModel, graph: nx.Graph, groups: list[frozenset[str]]
+) -> list[frozenset[str]]:
+    """Merge each group no endpoint would be routed to into the group it is most tied to.
+
+    A context without a single command or page of its own has no use case to extract: its
+    tables are only ever used as part of other contexts' work (the buyers and payment
+    methods an order checkout creates). Omnipresent tables and tables no endpoint uses
+    are left where they are.
+    """
+    if not model.has_workload:
+        return groups
+    parts = list(groups)
+    while len(parts) > 1:
+        home = {t: i for i, group in enumerate(parts) for t in group}
+        used = {_reader_home(model, e, home) for e in model.endpoints}
+        accessed = model.accessed() - model.omnipresent
+        idle = [i for i, g in enumerate(parts) if i not in used and g & accessed]
+        if not idle:
+            break
+        index = idle[0]
+        ties: dict[int, float] = defaultdict(float)
+        for table in parts[index]:
+            for neighbour, data in graph[table].items():
+                if home.get(neighbour, index) != index:
+                    ties[home[neighbour]] += data["weight"]
+        if not ties:
+            break
+        target = max(sorted(ties), key=lambda i: ties[i])
+        parts[target] = parts[target] | parts[index]
+        del parts[index]
+    return sorted(parts, key=lambda c: (-len(c), min(c)))

@@ -9,24 +9,23 @@ from pathlib import Path
 import networkx as nx
 
 from analysis.access import AccessModel, build_access
-from analysis.cluster import DEFAULT_RESOLUTION, communities
-from analysis.contexts import Assignment, assign
+from analysis.config import AnalyzeSettings
+from analysis.contexts import Assignment
+from analysis.decompose import decompose
 from analysis.errors import AnalysisError
 from analysis.findings import find_all
-from analysis.graph import GraphWeights, omnipresent_tables, table_graph
 from analysis.metrics import compute
 from analysis.model import ExtractionStep, Finding, Schema, Workload
 from analysis.overrides import Overrides, check_tables, read_overrides, read_reference
-from analysis.ownership import detach_independent, settle_by_writers
 from analysis.plan import extraction_plan
 from analysis.sources.attribution_log import read_attribution_log
 from analysis.sources.database import read_database
 from analysis.sources.ddl import read_schema_path
-from analysis.sources.pg_log import DEFAULT_PREFIX, read_pg_log
+from analysis.sources.pg_log import read_pg_log
 from analysis.sources.pg_stat import read_pg_stat_statements
 from analysis.sources.sql_dir import read_sql_dir
 from analysis.sqltext import resolve_dialect
-from analysis.verdict import ONE_CONTEXT_SHARE, Verdict, judge
+from analysis.verdict import Verdict
 from analysis.workload import WorkloadBuilder
 
 _LOG_DIALECTS = {"sqlite": "sqlite", "postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql"}
@@ -34,25 +33,28 @@ _LOG_DIALECTS = {"sqlite": "sqlite", "postgresql": "postgres", "mysql": "mysql",
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
 
 
+_DEFAULTS = AnalyzeSettings()
+
+
 @dataclass(frozen=True)
 class Inputs:
-    """Everything `strangler analyze` was given."""
+    """Everything `strangler analyze` was given (defaults: analysis.config)."""
 
     schema: tuple[Path, ...] = ()
     db: str | None = None
     logs: tuple[Path, ...] = ()
     sql_dirs: tuple[Path, ...] = ()
     pg_logs: tuple[Path, ...] = ()
-    pg_log_prefix: str = DEFAULT_PREFIX
-    pg_attribute_by: str = "a"
+    pg_log_prefix: str = _DEFAULTS.pg_log_prefix
+    pg_attribute_by: str = _DEFAULTS.pg_attribute_by
     pg_stat_statements: tuple[Path, ...] = ()
     dialect: str | None = None
     overrides: Path | None = None
     reference: Path | None = None
-    seed: int = 42
-    resolution: float = DEFAULT_RESOLUTION
-    one_context_share: float = ONE_CONTEXT_SHARE
-    max_examples: int = 5
+    seed: int = _DEFAULTS.seed
+    resolution: float | None = _DEFAULTS.resolution  # None: the mode's default
+    one_context_share: float = _DEFAULTS.one_context_share
+    max_examples: int = _DEFAULTS.max_examples
 
     def has_workload(self) -> bool:
         return bool(self.logs or self.sql_dirs or self.pg_logs or self.pg_stat_statements)
@@ -106,21 +108,14 @@ def run(inputs: Inputs, progress: ProgressFactory | None = None) -> Analysis:
     model = build_access(schema, workload, overrides.ignore, overrides.ignore_endpoints)
     if not model.tables:
         raise AnalysisError("no tables found in the inputs (empty input)")
-    graph = table_graph(model)
-    groups = communities(
-        graph,
-        resolution=overrides.resolution or inputs.resolution,
-        seed=inputs.seed if overrides.seed is None else overrides.seed,
-        target=overrides.contexts,
+    found = decompose(
+        model,
+        overrides,
+        resolution=inputs.resolution,
+        seed=inputs.seed,
+        one_context_share=inputs.one_context_share,
     )
-    omnipresent = omnipresent_tables(model, GraphWeights().omnipresent)
-    groups = settle_by_writers(model, groups, omnipresent)
-    if overrides.contexts is None:  # a context count asked for is kept
-        groups = detach_independent(model, groups, omnipresent)
-    split = assign(model, graph, groups, overrides)
-    verdict = judge(model, split.table_context, omnipresent, inputs.one_context_share)
-    if verdict.kind == "one-context" and overrides.contexts is None and len(groups) > 1:
-        split = assign(model, graph, [frozenset(model.tables)], overrides)
+    graph, split, verdict = found.graph, found.split, found.verdict
     metrics = compute(model, graph, split.table_context, split.endpoint_context, reference)
     return Analysis(
         mode="workload" if model.has_workload else "schema-only",

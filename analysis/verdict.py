@@ -33,31 +33,34 @@ class Verdict:
     reason: str
 
 
-def spanning_write_share(
-    model: AccessModel, table_context: Mapping[str, str], skip: set[str]
-) -> float | None:
-    """Share of write calls whose written tables (minus `skip`) lie in 2+ contexts."""
-    total = spanning = 0
+def spanning_write_share(model: AccessModel, table_context: Mapping[str, str]) -> float | None:
+    """Share of write transactions whose written tables lie in two or more contexts.
+
+    The mean of two views: by calls (the hot transactions weigh most) and by commands
+    (each writing endpoint once, robust to the traffic mix). Omnipresent tables aside.
+    """
+    calls = spanning_calls = commands = spanning_commands = 0
     for endpoint, written in model.writes.items():
-        tables = [t for t in written if t not in skip and t in table_context]
+        tables = [t for t in written if t not in model.omnipresent and t in table_context]
         if not tables:
             continue
-        calls = model.calls.get(endpoint, max(written.values()))
-        total += calls
+        n = model.calls.get(endpoint, max(written.values()))
+        calls += n
+        commands += 1
         if len({table_context[t] for t in tables}) > 1:
-            spanning += calls
-    return spanning / total if total else None
+            spanning_calls += n
+            spanning_commands += 1
+    if not commands:
+        return None
+    return (spanning_calls / calls + spanning_commands / commands) / 2
 
 
 def judge(
-    model: AccessModel,
-    table_context: Mapping[str, str],
-    skip: set[str],
-    threshold: float = ONE_CONTEXT_SHARE,
+    model: AccessModel, table_context: Mapping[str, str], threshold: float = ONE_CONTEXT_SHARE
 ) -> Verdict:
     """The verdict on the best split found (`table_context`)."""
     contexts = len(set(table_context.values()))
-    share = spanning_write_share(model, table_context, skip) if model.has_workload else None
+    share = spanning_write_share(model, table_context) if model.has_workload else None
     if contexts < 2:
         reason = "the clustering found no split: every table is used with the others"
         return Verdict("one-context", share, contexts, threshold, reason)

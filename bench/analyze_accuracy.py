@@ -38,7 +38,7 @@ from tests.analysis.corpus.score import Result, evaluate, generate_all
 # The grid leave-one-out chooses from: the analyzer's tunable parameters, each around its
 # default. The default setting is one point of the grid.
 GRID: dict[str, tuple[Any, ...]] = {
-    "resolution": (0.8, 1.0, 1.25),
+    "resolution": (1.25, 1.5, 1.75),
     "one_context_share": (0.35, 0.45, 0.55),
 }
 

@@ -99,7 +99,15 @@ Examples:
     "--resolution",
     type=float,
     default=None,
-    help="Louvain resolution: higher gives more, smaller contexts [default: 1.5].",
+    help="Louvain resolution: higher gives more, smaller contexts "
+    "[default: 1.5 with a workload, 0.25 schema only].",
+)
+@click.option(
+    "--one-context-share",
+    type=float,
+    default=None,
+    help="Say 'one context' when this share of write transactions would span contexts "
+    "under the best split [default: 0.45].",
 )
 @click.option(
     "--out",
@@ -122,6 +130,7 @@ def analyze(as_json: bool, out: Path, **options: Any) -> None:
             dialect=options["dialect"],
             seed=options["seed"],
             resolution=options["resolution"],
+            one_context_share=options["one_context_share"],
             pg_log_prefix=options["pg_log_prefix"],
             pg_attribute_by=options["pg_attribute_by"],
         )
@@ -139,6 +148,7 @@ def analyze(as_json: bool, out: Path, **options: Any) -> None:
             reference=options["reference"],
             seed=settings.seed,
             resolution=settings.resolution,
+            one_context_share=settings.one_context_share,
             max_examples=settings.max_examples,
         )
         with _progress() as progress:

@@ -15,6 +15,7 @@ Operations (`verb table [table ...]`):
   s a b     SELECT from a WHERE ... IN (SELECT ... FROM b)  (a subquery read)
   c a b ..  a CTE over the later tables, joined to a
   i a       INSERT INTO a          u a      UPDATE a          d a      DELETE FROM a
+  u a col   the one statement UPDATE a SET col = now() WHERE id = n (a heartbeat)
   k a       upsert (INSERT ... ON CONFLICT ... DO UPDATE)
 
 Styles: `plain` (hand-written SQL, short aliases), `hibernate` (Hibernate 5 aliases such
@@ -204,6 +205,8 @@ class Renderer:
             if verb == "k":
                 sql += " ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status"
             return sql
+        if verb == "u" and len(tables) == 2:  # `u table column`: always the same statement
+            return f"UPDATE {t} SET {tables[1]} = now() WHERE id = {self.lit()}"
         if verb == "u":
             sets = self.rng.choice(("status = 'open'", f"amount = amount + {self.lit()}",
                                     "updated_at = now()", f"name = {self.text()}"))  # fmt: skip
