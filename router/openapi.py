@@ -65,7 +65,20 @@ def document() -> dict[str, Any]:
                 "patch": _op("Change route fields (mode, percent, ...)", "Route", [_KEY]),
                 "delete": _op("Remove a route", params=[_KEY]),
             },
-            "/routes/{key}/promote": {"post": _op("monolith→shadow→canary→service", None, [_KEY])},
+            "/routes/{key}/promote": {
+                "post": _op(
+                    "monolith→shadow→canary→service; to canary/service only if the promotion "
+                    "gate allows (409 promotion_refused names each failing number), or with "
+                    "force=true and a reason (recorded)",
+                    None,
+                    [_KEY],
+                )
+            },
+            "/routes/{key}/gate": {
+                "get": _op(
+                    "The promotion gate's checks and numbers (?mode=canary|service)", params=[_KEY]
+                )
+            },
             "/routes/{key}/demote": {"post": _op("One step back toward monolith", None, [_KEY])},
             "/upstreams": {"get": _op("List upstreams with health and breaker state")},
             "/upstreams/{name}": {
