@@ -147,8 +147,15 @@ class Replayer:
         if _identical(legacy, candidate, rules.header_names):
             return Outcome(request, route, legacy, candidate, IDENTICAL)
         try:
+            known = self.noise if rules.learn_noise else None  # set learned noise apart
             result = compare(
-                legacy, candidate, rules, route=route, method=request.method, path=request.path
+                legacy,
+                candidate,
+                rules,
+                route=route,
+                method=request.method,
+                path=request.path,
+                noise=known,
             )
             if not result.match and rules.learn_noise:
                 again = await self._send(self.config.legacy, request)

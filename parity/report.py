@@ -64,7 +64,8 @@ class Tally:
                 r.error_samples.append(self._sample(outcome))
         else:
             r.compared += 1
-            fields = frozenset(d.field for d in outcome.comparison.differences)
+            found = (*outcome.comparison.differences, *outcome.comparison.noise)
+            fields = frozenset(d.field for d in found)
             fields |= {d.field for d in outcome.state}
             if not fields:
                 return
