@@ -55,7 +55,6 @@ class _Page:
     """One parsed page with the rules' masks resolved: masked values and signatures."""
 
     def __init__(self, doc: Any, rules: RouteRules) -> None:
-        self.root = doc
         self.rules = rules
         self.hidden: set[Any] = set()
         self.hidden_attrs: dict[Any, set[str]] = {}
