@@ -32,9 +32,9 @@ def test_a_field_that_differs_between_two_legacy_answers_is_noise(shopco, tmp_pa
     assert code == 0
     route = route_of(report, "/api/products/1")
     assert route["compared"] == 4 and route["mismatched"] == 0
-    assert route["fields"] == [
-        {"path": "$.request_id", "mismatched": 4, "noise": 4, "explained": True, "rate": 1.0}
-    ]
+    (field,) = route["fields"]
+    assert (field["path"], field["mismatched"], field["explained"]) == ("$.request_id", 4, True)
+    assert field["noise"] >= 1  # legacy pairs it differed in; once known, no third call
 
 
 def test_noise_does_not_hide_a_real_change_on_the_same_route(shopco, tmp_path: Path) -> None:
