@@ -109,6 +109,14 @@ def test_status_and_allowed_headers_are_compared() -> None:
     assert compare(legacy, candidate, RouteRules(status=False)).match
 
 
+def test_redirects_compare_their_location_without_the_host() -> None:
+    rules = RouteRules(headers=("location",))
+    legacy = Response(302, {"location": "http://legacy:5000/login?next=%2Fcart"})
+    assert compare(legacy, Response(302, {"location": "/login?next=%2Fcart"}), rules).match
+    moved = compare(legacy, Response(302, {"location": "https://svc/signin"}), rules)
+    assert [d.path for d in moved.differences] == ["$headers.location"]
+
+
 def test_regex_masks_apply_to_json_strings() -> None:
     rules = RouteRules(regex_masks=(r"\d{4}-\d\d-\d\dT[\d:]+",))
     legacy = answer({"msg": "created 2026-01-01T10:00:00"})
