@@ -25,6 +25,7 @@ import psycopg2.extras
 from psycopg2 import sql
 
 from cdc import pgoutput, types
+from cdc.capture import CaptureBatch
 from cdc.errors import CdcError
 from cdc.event import ChangeEvent, Column, Source, row_changes
 from cdc.pg_catalog import ORIGIN_TABLE, PgCatalog
@@ -410,14 +411,16 @@ class PgCapture(PgCatalog):
                 row[column.name] = types.encode(column.kind, value, column.scale)
         return row
 
-    def ack(self, batch: Any) -> None:
+    def ack(self, batch: CaptureBatch) -> None:
         """Tell the server everything up to the batch is durably published (frees WAL)."""
-        if getattr(batch, "snapshot_state", None):
+        if not isinstance(batch, PgBatch):
+            raise CdcError("a PostgreSQL capture acknowledges only the batches it read")
+        if batch.snapshot_state:
             self._query(
                 "UPDATE _cdc_pg_snapshot SET state = %s WHERE slot = %s",
                 (batch.snapshot_state, self.slot),
             )
-        if getattr(batch, "incremental_state", None):
+        if batch.incremental_state:
             self.incremental().save(batch.incremental_state)
         if batch.flush_lsn and self._cur is not None:
             self._cur.send_feedback(flush_lsn=batch.flush_lsn, reply=True)

@@ -25,10 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from cdc import fastjson, types
+from cdc.capture import CaptureBatch
 from cdc.errors import CdcError
 from cdc.event import ChangeEvent, Column, Source, row_changes
 from cdc.position import Position
 from cdc.snapshot_sqlite import SnapshotChunk, pending_snapshots, read_chunk, snapshot_progress
+from cdc.sqlite_meta import TableMeta
 from cdc.sqlite_tx import immediate
 
 _SCHEMA = """
@@ -47,39 +49,6 @@ CREATE TABLE IF NOT EXISTS _cdc_snapshot (
 NOW_MS = "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)"
 TX = "(SELECT CAST(value AS INTEGER) FROM _cdc_state WHERE name = 'tx')"  # the open epoch
 CDC_TABLES = ("_cdc_changes", "_cdc_tables", "_cdc_state", "_cdc_origin", "_cdc_snapshot")
-
-
-@dataclass(frozen=True)
-class TableMeta:
-    """A captured table: its columns (with encoding kinds) and primary-key columns."""
-
-    name: str
-    columns: tuple[Column, ...]
-    key: tuple[str, ...]
-
-    def json_object(self, alias: str) -> str:
-        """Return a json_object(...) expression of a row, blobs as hex (JSON holds no blobs)."""
-        parts = []
-        for col in self.columns:
-            ref = f'{alias}."{col.name}"'
-            value = f"hex({ref})" if col.kind == "bytes" else ref
-            parts.append(f"'{col.name}', {value}")
-        return f"json_object({', '.join(parts)})"
-
-    def encode_row(self, raw: dict[str, Any] | None) -> dict[str, Any] | None:
-        """Encode a row read by json_object as Debezium does (see cdc/types.py)."""
-        if raw is None:
-            return None
-        row = {}
-        for col in self.columns:
-            value = raw.get(col.name)
-            if col.kind == "bytes" and isinstance(value, str):
-                value = bytes.fromhex(value)
-            try:
-                row[col.name] = types.encode(col.kind, value, col.scale)
-            except (ValueError, TypeError, ArithmeticError):
-                row[col.name] = value  # SQLite's loose typing: pass through, the sink decides
-        return row
 
 
 @dataclass(frozen=True)
@@ -330,8 +299,10 @@ class SqliteCapture:
             position=position, columns=meta.columns,
         )  # fmt: skip
 
-    def ack(self, batch: Batch) -> None:
+    def ack(self, batch: CaptureBatch) -> None:
         """Record that a batch is durably published: move the cursor, trim, save progress."""
+        if not isinstance(batch, Batch):
+            raise CdcError("a SQLite capture acknowledges only the batches it read")
         with immediate(self.conn):
             if batch.last_change_id is not None:
                 self._set_state("delivered", str(batch.last_change_id))

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import strangler_settings as settings
+from cdc.errors import CdcError
+from cdc.workers import Worker
 
 DEFAULT_TRANSPORT = "embedded:var/cdc/log.db"
 
@@ -34,6 +36,7 @@ class CdcConfig:
     kafka_outage_s: int = 300  # a Kafka broker may be away this long mid-run
     atomic_transactions: bool = False  # Debezium transaction metadata + whole-txn apply
     txn_buffer: int = 100_000  # events the sink holds at most for one transaction
+    worker: str = "0/1"  # this sink's share of the partitions: worker i of N (cdc/workers.py)
 
     def __post_init__(self) -> None:
         positive = ("partitions", "batch", "chunk_rows", "poll_ms", "txn_buffer", "kafka_outage_s")
@@ -45,6 +48,10 @@ class CdcConfig:
             raise ValueError(
                 f"[cdc] transport must be embedded:PATH or kafka:HOST:PORT, got {self.transport!r}"
             )
+        try:
+            Worker.parse(self.worker)
+        except CdcError as exc:
+            raise ValueError(f"[cdc] {exc}") from None
         if not self.prefix or "." in self.prefix:
             raise ValueError(f"[cdc] prefix must be a non-empty name without dots: {self.prefix!r}")
 

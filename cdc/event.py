@@ -17,6 +17,7 @@ from cdc import fastjson
 from cdc.errors import PoisonEvent
 from cdc.position import HEADER as POSITION_HEADER
 from cdc.position import Position
+from cdc.schema import Column, key_schema, value_schema
 
 VERSION = "3.6.1.Final"
 OPS = ("c", "u", "d", "r", "t")
@@ -28,17 +29,6 @@ OLD_KEY_HEADER = "__debezium.oldkey"
 NEW_KEY_HEADER = "__debezium.newkey"
 
 Row = Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class Column:
-    """A captured column: its name and how its values are encoded (see cdc/types.py)."""
-
-    name: str
-    kind: str = "text"
-    scale: int | None = None
-    optional: bool = True
-    int_bits: int = 64
 
 
 @dataclass(frozen=True)
@@ -209,10 +199,15 @@ def to_messages(
     key = event.key_json()
     value = event.value_json()
     if schemas:
-        from cdc.schema import key_schema, value_schema  # local: only this form needs it
-
-        key = None if key is None else {"schema": key_schema(event), "payload": key}
-        value = {"schema": value_schema(event), "payload": value}
+        image = event.after or event.before or {}
+        columns = event.columns or tuple(Column(name) for name in image)
+        names = event.key_columns or tuple(event.key or ())
+        if key is not None:
+            key = {"schema": key_schema(event.topic, columns, names), "payload": key}
+        value = {
+            "schema": value_schema(event.topic, columns, event.source.connector),
+            "payload": value,
+        }
     headers = event.headers
     if event.position is not None:
         headers = ((POSITION_HEADER, event.position.encode()), *headers)

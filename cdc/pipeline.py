@@ -11,49 +11,51 @@ applies each source transaction whole, in commit order (see cdc/txn.py).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
 
+from cdc.capture import Capture
+from cdc.config import CdcConfig
+from cdc.errors import CdcError
 from cdc.event import Message, to_messages
 from cdc.sink import ApplyResult, Sink
-from cdc.transport import Consumer, Record, Transport
-from cdc.txn import DEFAULT_BUFFER, Assembler, with_transactions
+from cdc.transport import Consumer, Record, TopicPartition, Transport
+from cdc.txn import Assembler, with_transactions
 from cdc.txn import topic_for as transaction_topic
+from cdc.workers import Worker
 
-
-class Capture(Protocol):
-    """What a pipeline needs from a capture (SQLite triggers or PostgreSQL pgoutput)."""
-
-    prefix: str
-    transactions: bool  # tag events with their source transaction (SQLite: epochs)
-
-    def topics(self) -> list[str]: ...
-    def has_position(self) -> bool: ...
-    def request_snapshot(self, tables: Sequence[str] | None = None) -> list[str]: ...
-    def next_batch(self, max_changes: int = ..., chunk_rows: int = ...) -> Any: ...
-    def ack(self, batch: Any) -> None: ...
-    def pending_changes(self) -> dict[str, int]: ...
-    def state(self, name: str) -> str | None: ...
-    def snapshot_progress(self) -> dict[str, tuple[int, bool]]: ...
+_DEFAULTS = CdcConfig()  # the one source of the defaults shared with strangler.toml [cdc]
+_ALONE = Worker()  # one sink applies every partition
 
 
 @dataclass(frozen=True)
 class Options:
-    tombstones: bool = True
-    schemas: bool = False
-    batch: int = 2000
-    chunk_rows: int = 2000
-    group: str = "strangler-sink"
+    """How a pipeline runs. Defaults are CdcConfig's; `from_config` takes a loaded one."""
+
+    tombstones: bool = _DEFAULTS.tombstones
+    schemas: bool = _DEFAULTS.schemas
+    batch: int = _DEFAULTS.batch
+    chunk_rows: int = _DEFAULTS.chunk_rows
+    group: str = _DEFAULTS.group
     # The group's committed offsets are for monitoring: the sink resumes from the
     # offsets it stores with the rows. So they are committed at most this often (and at
     # close), which saves a broker round trip per batch on Kafka and an fsync on the log.
     group_commit_s: float = 1.0
     # Debezium's provide.transaction.metadata, and the sink applies whole transactions.
-    atomic_transactions: bool = False
-    txn_buffer: int = DEFAULT_BUFFER  # events held at most before a transaction is split
+    atomic_transactions: bool = _DEFAULTS.atomic_transactions
+    txn_buffer: int = _DEFAULTS.txn_buffer  # events held at most before a txn is split
+    # The sink applies only this worker's share of the partitions (cdc/workers.py).
+    worker: Worker = _ALONE
+
+    @classmethod
+    def from_config(cls, cfg: CdcConfig) -> Options:
+        """Take every option that strangler.toml [cdc] also names from `cfg`."""
+        shared = {f.name for f in dataclasses.fields(CdcConfig)} - {"worker"}
+        values = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cls) if f.name in shared}
+        return cls(**values, worker=Worker.parse(cfg.worker))
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,18 @@ class Pipeline:
                 self.topics.append(tx_topic)
             if sink is not None:
                 self.assembler = Assembler(tx_topic, self.options.txn_buffer)
+        worker = self.options.worker
+        if not worker.alone and sink is not None:
+            if capture is not None:
+                raise CdcError(
+                    f"worker {worker} applies a share of the partitions: run the capture "
+                    "in its own process (no sink) and each sink worker without a source"
+                )
+            if self.options.atomic_transactions:
+                raise CdcError(
+                    "atomic transactions need every partition in one sink: "
+                    f"they cannot be split across workers (worker {worker})"
+                )
         if capture is not None:
             capture.transactions = self.options.atomic_transactions
         self._split_reported = 0
@@ -132,12 +146,24 @@ class Pipeline:
     def consumer(self) -> Consumer:
         if self._consumer is None:
             assert self.sink is not None
-            self._consumer = self.transport.consumer(self.options.group, self.topics)
-            stored = {tp: o for tp, o in self.sink.offsets().items() if tp[0] in self.topics}
+            mine = self.partitions()
+            self._consumer = self.transport.consumer(self.options.group, self.topics, mine)
+            owned = set(mine) if mine is not None else None
+            stored = {
+                tp: o
+                for tp, o in self.sink.offsets().items()
+                if tp[0] in self.topics and (owned is None or tp in owned)
+            }
             self._consumer.seek(stored)
             if self.assembler is not None:
                 self.assembler.released = self.sink.positions().get((self.assembler.tx_topic, 0))
         return self._consumer
+
+    def partitions(self) -> list[TopicPartition] | None:
+        """This worker's partitions of the topics, or None (every partition) when alone."""
+        if self.options.worker.alone:
+            return None
+        return self.options.worker.share(self.transport.end_offsets(self.topics))
 
     def sink_once(self, timeout_s: float = 0.0) -> ApplyResult:
         if self.sink is None or not self.topics:
@@ -277,7 +303,10 @@ class Pipeline:
             return True
         applied = self.sink.offsets()
         ends = self.transport.end_offsets(self.topics)
-        return all(applied.get(tp, 0) >= end for tp, end in ends.items())
+        worker = self.options.worker
+        return all(
+            applied.get(tp, 0) >= end for tp, end in ends.items() if worker.alone or worker.owns(tp)
+        )
 
     def close(self) -> None:
         if self._consumer is not None:

@@ -7,10 +7,21 @@ Mirrors what Debezium's PostgreSQL connector declares with the JsonConverter and
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
-if TYPE_CHECKING:
-    from cdc.event import ChangeEvent, Column
+
+@dataclass(frozen=True)
+class Column:
+    """A captured column: its name and how its values are encoded (see cdc/types.py)."""
+
+    name: str
+    kind: str = "text"
+    scale: int | None = None
+    optional: bool = True
+    int_bits: int = 64
+
 
 _SEMANTIC: dict[str, tuple[str, str | None]] = {
     "float": ("double", None),
@@ -59,27 +70,16 @@ def field_schema(column: Column) -> dict[str, Any]:
     return schema
 
 
-def _columns(event: ChangeEvent) -> tuple[Column, ...]:
-    if event.columns:
-        return event.columns
-    from cdc.event import Column
-
-    image = event.after or event.before or {}
-    return tuple(Column(name) for name in image)
-
-
-def key_schema(event: ChangeEvent) -> dict[str, Any]:
-    by_name = {c.name: c for c in _columns(event)}
-    from cdc.event import Column
-
-    names = event.key_columns or tuple(event.key or ())
+def key_schema(topic: str, columns: Sequence[Column], names: Sequence[str]) -> dict[str, Any]:
+    """Return the Connect schema of a key made of the columns `names` (never optional)."""
+    by_name = {c.name: c for c in columns}
     fields = [field_schema(by_name.get(n, Column(n, optional=False))) for n in names]
     for item in fields:
         item["optional"] = False
-    return {"type": "struct", "fields": fields, "optional": False, "name": f"{event.topic}.Key"}
+    return {"type": "struct", "fields": fields, "optional": False, "name": f"{topic}.Key"}
 
 
-def _source_schema(event: ChangeEvent) -> dict[str, Any]:
+def _source_schema(connector: str) -> dict[str, Any]:
     def f(field: str, type_name: str, optional: bool = True, **extra: Any) -> dict[str, Any]:
         return {"type": type_name, "optional": optional, **extra, "field": field}
 
@@ -111,23 +111,24 @@ def _source_schema(event: ChangeEvent) -> dict[str, Any]:
         f("xmin", "int64"),
     ]
     name = "io.debezium.connector.postgresql.Source"
-    if event.source.connector == "postgresql":
+    if connector == "postgresql":
         fields += [f("origin", "string"), f("origin_lsn", "int64")]
-    if event.source.connector == "sqlite":
+    if connector == "sqlite":
         fields.append(f("change_id", "int64"))
         name = "io.debezium.connector.sqlite.Source"
     return {"type": "struct", "fields": fields, "optional": False, "name": name, "field": "source"}
 
 
-def value_schema(event: ChangeEvent) -> dict[str, Any]:
-    row_fields = [field_schema(c) for c in _columns(event)]
+def value_schema(topic: str, columns: Sequence[Column], connector: str) -> dict[str, Any]:
+    """Return the Connect schema of the envelope of a change to a row of `columns`."""
+    row_fields = [field_schema(c) for c in columns]
 
     def image(field: str) -> dict[str, Any]:
         return {
             "type": "struct",
             "fields": row_fields,
             "optional": True,
-            "name": f"{event.topic}.Value",
+            "name": f"{topic}.Value",
             "field": field,
         }
 
@@ -148,7 +149,7 @@ def value_schema(event: ChangeEvent) -> dict[str, Any]:
         "fields": [
             image("before"),
             image("after"),
-            _source_schema(event),
+            _source_schema(connector),
             transaction,
             {"type": "string", "optional": False, "field": "op"},
             {"type": "int64", "optional": True, "field": "ts_ms"},
@@ -156,6 +157,6 @@ def value_schema(event: ChangeEvent) -> dict[str, Any]:
             {"type": "int64", "optional": True, "field": "ts_ns"},
         ],
         "optional": False,
-        "name": f"{event.topic}.Envelope",
+        "name": f"{topic}.Envelope",
         "version": 2,
     }

@@ -79,7 +79,11 @@ class Sink:
         self.pipeline = pipeline
         self.targets = Targets(self.engine, source_engine)
         try:
-            state.META.create_all(self.engine, checkfirst=True)
+            try:
+                state.META.create_all(self.engine, checkfirst=True)
+            except (sa.exc.IntegrityError, sa.exc.ProgrammingError):
+                # Another sink (worker) created them at the same moment: they exist now.
+                state.META.create_all(self.engine, checkfirst=True)
             self._origin = sa.inspect(self.engine).has_table("_cdc_origin")
         except sa.exc.OperationalError as exc:
             raise CdcError(f"cannot open the sink database: {exc.orig}") from None

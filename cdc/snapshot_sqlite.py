@@ -15,13 +15,11 @@ import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cdc.event import ChangeEvent, Source
 from cdc.position import Position
-
-if TYPE_CHECKING:
-    from cdc.capture_sqlite import TableMeta
+from cdc.sqlite_meta import TableMeta
 
 # Change events at one change id use indexes 0..2 (delete, tombstone, create on a key
 # change), so snapshot rows read at that change id start above them.

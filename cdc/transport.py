@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from cdc.errors import CdcError
 from cdc.event import Message
 
 TopicPartition = tuple[str, int]
@@ -69,8 +68,14 @@ class Transport(Protocol):
         """Append messages durably; when this returns they survive a crash."""
         ...
 
-    def consumer(self, group: str, topics: Sequence[str]) -> Consumer:
-        """Join `group` reading `topics`, starting at the group's committed offsets."""
+    def consumer(
+        self, group: str, topics: Sequence[str], partitions: Sequence[TopicPartition] | None = None
+    ) -> Consumer:
+        """Join `group` reading `topics`, starting at the group's committed offsets.
+
+        With `partitions`, read only those partitions of the topics (a sink worker's
+        share, see cdc/workers.py); by default every partition, including new ones.
+        """
         ...
 
     def end_offsets(self, topics: Sequence[str]) -> dict[TopicPartition, int]:
@@ -82,35 +87,3 @@ class Transport(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-def open_transport(
-    spec: str,
-    *,
-    partitions: int = 3,
-    retention_bytes: int | None = None,
-    retention_ms: int | None = None,
-    kafka_outage_s: float = 300.0,
-) -> Transport:
-    """Open `embedded:PATH` or `kafka:HOST:PORT`.
-
-    Retention applies to the embedded log; `kafka_outage_s` is how long a Kafka broker
-    may be away while the pipeline runs before it stops with an error.
-    """
-    kind, sep, target = spec.partition(":")
-    if not sep or not target:
-        raise CdcError(f"transport {spec!r} must be embedded:PATH or kafka:HOST:PORT")
-    if kind == "embedded":
-        from cdc.transport_embedded import EmbeddedLog
-
-        return EmbeddedLog(
-            target,
-            partitions=partitions,
-            retention_bytes=retention_bytes,
-            retention_ms=retention_ms,
-        )
-    if kind == "kafka":
-        from cdc.transport_kafka import KafkaTransport
-
-        return KafkaTransport(target, partitions=partitions, outage_s=kafka_outage_s)
-    raise CdcError(f"unknown transport kind {kind!r} in {spec!r} (use embedded: or kafka:)")

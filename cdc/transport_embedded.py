@@ -164,8 +164,10 @@ class EmbeddedLog:
         )
         return cur.rowcount
 
-    def consumer(self, group: str, topics: Sequence[str]) -> EmbeddedConsumer:
-        return EmbeddedConsumer(self.path, group, topics)
+    def consumer(
+        self, group: str, topics: Sequence[str], partitions: Sequence[TopicPartition] | None = None
+    ) -> EmbeddedConsumer:
+        return EmbeddedConsumer(self.path, group, topics, partitions)
 
     def end_offsets(self, topics: Sequence[str]) -> dict[TopicPartition, int]:
         return _offsets(self._conn, "SELECT topic, partition, next_offset FROM partitions", topics)
@@ -202,19 +204,31 @@ def _offsets(
 
 
 class EmbeddedConsumer:
-    """A group member reading every partition of its topics (one active member per group)."""
+    """A group member reading every partition of its topics, or the given ones only.
 
-    def __init__(self, path: str, group: str, topics: Sequence[str]) -> None:
+    Several processes may read one log file, each its own partitions (sink workers).
+    """
+
+    def __init__(
+        self, path: str, group: str, topics: Sequence[str],
+        partitions: Sequence[TopicPartition] | None = None,
+    ) -> None:  # fmt: skip
         self.group = group
         self.topics = tuple(topics)
+        self._only = None if partitions is None else set(partitions)
         self._conn = _connect(path)
         self._positions: dict[TopicPartition, int] = {}
         self._refresh()
-        self._positions.update(_committed_offsets(self._conn, group, self.topics))
+        committed = _committed_offsets(self._conn, group, self.topics)
+        self._positions.update({tp: o for tp, o in committed.items() if self._reads(tp)})
+
+    def _reads(self, tp: TopicPartition) -> bool:
+        return self._only is None or tp in self._only
 
     def _refresh(self) -> None:
         for tp in _offsets(self._conn, "SELECT topic, partition, 0 FROM partitions", self.topics):
-            self._positions.setdefault(tp, 0)
+            if self._reads(tp):
+                self._positions.setdefault(tp, 0)
 
     def poll(self, max_records: int = 500, timeout_s: float = 0.5) -> list[Record]:
         deadline = time.monotonic() + timeout_s

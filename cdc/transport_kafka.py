@@ -156,8 +156,11 @@ class KafkaTransport:
                 f"{self.outage_s:.0f} s: {exc}"
             ) from None
 
-    def consumer(self, group: str, topics: Sequence[str]) -> KafkaGroupConsumer:
-        partitions = [(tp.topic, tp.partition) for tp in self._partitions(topics)]
+    def consumer(
+        self, group: str, topics: Sequence[str], partitions: Sequence[TopicPartition] | None = None
+    ) -> KafkaGroupConsumer:
+        if partitions is None:
+            partitions = [(tp.topic, tp.partition) for tp in self._partitions(topics)]
         return KafkaGroupConsumer(self.bootstrap, group, partitions, outage_s=self.outage_s)
 
     def _probe(self, group: str | None) -> Any:
@@ -208,11 +211,12 @@ class KafkaTransport:
 
 
 class KafkaGroupConsumer:
-    """Reads every partition of its topics for a group, like the embedded log's consumer.
+    """Reads every partition of its topics (or a sink worker's share) for a group.
 
     Partitions are assigned to this client directly (`assign`), not through the group
-    protocol: the sink is the one active member of its group (its stored offsets are the
-    truth, and transaction assembly needs every partition), so there is nothing to
+    protocol: the sink is the one active member of its group for its partitions (its
+    stored offsets are the truth, transaction assembly needs every partition, and sink
+    workers split the partitions statically, see cdc/workers.py), so there is nothing to
     balance, and a join that leaves the member with an empty assignment, or a rebalance
     after a broker restart, cannot stall it. Offsets are still committed to the group,
     so Kafka tools show its progress. A commit or fetch that fails while the broker is

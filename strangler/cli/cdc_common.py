@@ -1,4 +1,4 @@
-"""Shared pieces of `strangler cdc`: configuration, capture/transport/sink factories, options."""
+"""Shared pieces of `strangler cdc`: configuration, options, and the cdc.bootstrap calls."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from strangler.cli._common import user_errors
 from strangler_settings import ConfigError
 
 if TYPE_CHECKING:
+    from cdc.bootstrap import AnyCapture
     from cdc.config import CdcConfig
     from cdc.sink import Sink
     from cdc.transport import Transport
@@ -42,52 +43,24 @@ def _need(value: str | None, option: str, why: str) -> str:
     return value
 
 
-def _capture(cfg: CdcConfig) -> Any:
+def _capture(cfg: CdcConfig) -> AnyCapture:
     """The capture for --source: SQLite triggers, or PostgreSQL logical decoding."""
-    source = _need(cfg.source, "--source", "to reach the captured database")
-    if source.startswith("postgres"):
-        from cdc.capture_pg import PgCapture
+    from cdc.bootstrap import capture_from
 
-        return PgCapture(source, prefix=cfg.prefix, slot=cfg.slot)
-    from cdc.capture_sqlite import SqliteCapture
-
-    return SqliteCapture(source, prefix=cfg.prefix)
+    _need(cfg.source, "--source", "to reach the captured database")
+    return capture_from(cfg)
 
 
 def _transport(cfg: CdcConfig) -> Transport:
-    from cdc.transport import open_transport
+    from cdc.bootstrap import transport_from
 
-    return open_transport(
-        cfg.transport,
-        partitions=cfg.partitions,
-        retention_bytes=cfg.retention_bytes,
-        retention_ms=cfg.retention_ms,
-        kafka_outage_s=cfg.kafka_outage_s,
-    )
+    return transport_from(cfg)
 
 
 def _sink(cfg: CdcConfig) -> Sink | None:
-    if not cfg.sink:
-        return None
-    from cdc.mapping import load_mapping
-    from cdc.sink import Sink
+    from cdc.bootstrap import sink_from
 
-    return Sink(
-        cfg.sink,
-        mapping=load_mapping(cfg.mapping),
-        pipeline=cfg.pipeline,
-        source=cfg.source,
-    )
-
-
-def _options(cfg: CdcConfig) -> Any:
-    from cdc.pipeline import Options
-
-    return Options(
-        tombstones=cfg.tombstones, schemas=cfg.schemas, batch=cfg.batch,
-        chunk_rows=cfg.chunk_rows, group=cfg.group,
-        atomic_transactions=cfg.atomic_transactions, txn_buffer=cfg.txn_buffer,
-    )  # fmt: skip
+    return sink_from(cfg)
 
 
 source_opt = click.option(

@@ -14,7 +14,6 @@ from strangler.cli.cdc_common import (
     _capture,
     _config,
     _errors,
-    _options,
     _sink,
     _split,
     _transport,
@@ -28,7 +27,7 @@ from strangler.cli.cdc_common import (
 )
 
 if TYPE_CHECKING:
-    from cdc.capture_sqlite import SqliteCapture
+    from cdc.bootstrap import AnyCapture
     from cdc.pipeline import Pipeline
 
 
@@ -44,7 +43,7 @@ def _stop_on_sigterm() -> threading.Event:
 
 
 @contextlib.contextmanager
-def _snapshot_bar(capture: SqliteCapture) -> Iterator[Callable[[Any], None]]:
+def _snapshot_bar(capture: AnyCapture) -> Iterator[Callable[[Any], None]]:
     """A rich progress bar over the rows of the tables being snapshotted."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -96,34 +95,22 @@ def snapshot(
     waits until that run has published the snapshot; otherwise it streams the slot
     itself (publishing the changes too) until the snapshot is published.
     """
-    from cdc.capture_pg import PgCapture
-    from cdc.pipeline import Pipeline
+    from cdc.snapshot_now import publish, streamed_elsewhere, wait_published
 
     with _errors():
         cfg = _config(source=source, transport=transport, prefix=prefix)
         capture = _capture(cfg)
         chosen = capture.request_snapshot(list(_split(tables) or ()))
-        streaming = isinstance(capture, PgCapture) and capture.has_position()
         stop = _stop_on_sigterm()
-        if streaming and capture.slot_active():
-            click.echo(f"requested: the process streaming slot {capture.slot} publishes it")
-            while not stop.is_set() and not _done(capture.snapshot_progress(), chosen):
-                stop.wait(0.5)
-                capture.reload_incremental()
+        slot = streamed_elsewhere(capture)
+        if slot is not None:
+            click.echo(f"requested: the process streaming slot {slot} publishes it")
+            wait_published(capture, chosen, stop)
         else:
-            pipeline = Pipeline(_transport(cfg), capture=capture, options=_options(cfg))
             with _snapshot_bar(capture) as update:
-                while not stop.is_set():
-                    published, _ = pipeline.capture_once()
-                    update(None)
-                    if (streaming or not published) and _done(capture.snapshot_progress(), chosen):
-                        break
+                publish(cfg, capture, chosen, stop, on_chunk=lambda: update(None))
         rows = sum(capture.snapshot_progress().get(t, (0, False))[0] for t in chosen)
         click.echo(f"snapshot of {', '.join(chosen)}: {rows} rows published")
-
-
-def _done(progress: dict[str, tuple[int, bool]], tables: list[str]) -> bool:
-    return all(progress.get(t, (0, False))[1] for t in tables)
 
 
 @click.command(short_help="Capture, publish and apply changes until stopped.")
@@ -146,10 +133,16 @@ def _done(progress: dict[str, tuple[int, bool]], tables: list[str]) -> bool:
     "target transaction. Capture and sink must agree. Default: [cdc] atomic_transactions "
     "(false).",
 )  # fmt: skip
+@click.option(
+    "--worker", metavar="I/N",
+    help="Apply only worker I's share of the partitions, one of N sink processes on "
+    "the same --topics, --sink and --pipeline (I counts from 0). Needs no --source. "
+    "Default: [cdc] worker (0/1, every partition).",
+)  # fmt: skip
 def run(
     source: str | None, transport: str | None, sink: str | None, mapping: str | None,
     prefix: str | None, pipeline: str | None, topics: str | None, once: bool,
-    metrics_port: int | None, atomic_transactions: bool | None,
+    metrics_port: int | None, atomic_transactions: bool | None, worker: str | None,
 ) -> None:  # fmt: skip
     """Stream changes from --source through --transport into --sink.
 
@@ -164,22 +157,32 @@ def run(
     sink holds a transaction's events (spread over partitions) until all have arrived.
     A transaction of more than [cdc] txn_buffer events (default 100000) is applied in
     pieces, with a warning and the strangler_cdc_split_transactions_total metric.
+
+    With --worker I/N, N sink processes share the partitions of --topics (partition p
+    of topic t goes to worker (crc32(t) + p) mod N): each row's changes stay in order
+    in one process and each worker stores its partitions' offsets with the rows.
     """
-    from cdc.pipeline import Pipeline
+    from cdc.bootstrap import pipeline_from
+    from cdc.workers import Worker
 
     with _errors():
         cfg = _config(source=source, transport=transport, sink=sink, mapping=mapping,
                       prefix=prefix, pipeline=pipeline,
-                      atomic_transactions=atomic_transactions)  # fmt: skip
+                      atomic_transactions=atomic_transactions, worker=worker)  # fmt: skip
         capture = _capture(cfg) if cfg.source else None
         the_sink = _sink(cfg)
         if capture is None and the_sink is None:
             raise click.UsageError("give --source (capture), --sink (apply) or both")
         if capture is None and not topics:
             raise click.UsageError("--topics is required when there is no --source")
-        flow = Pipeline(
-            _transport(cfg), capture=capture, sink=the_sink,
-            topics=list(_split(topics) or ()), options=_options(cfg),
+        if capture is not None and not Worker.parse(cfg.worker).alone:
+            raise click.UsageError(
+                "--worker splits the sink: run the capture in its own process (no --sink) "
+                "and each worker with --topics instead of --source"
+            )
+        flow = pipeline_from(
+            cfg, _transport(cfg), capture=capture, sink=the_sink,
+            topics=list(_split(topics) or ()),
         )  # fmt: skip
         stop = _stop_on_sigterm()
         metrics = _metrics(metrics_port)
@@ -207,7 +210,7 @@ def _metrics(port: int | None) -> Any:
 
 
 def _run_loop(
-    flow: Pipeline, capture: Any, stop: threading.Event, once: bool, idle_s: float,
+    flow: Pipeline, capture: AnyCapture | None, stop: threading.Event, once: bool, idle_s: float,
     metrics: Any,
 ) -> Any:  # fmt: skip
     observe = metrics.observe if metrics is not None else None

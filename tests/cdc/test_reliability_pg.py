@@ -109,11 +109,16 @@ def test_sigkill_with_postgres_and_kafka_loses_and_duplicates_nothing(postgres, 
     rng = random.Random(9)
     kills = 0
     while not done.is_set() or kills < 5:
+        started_at = applied_offsets(dst)
         proc = run_cdc("run", "--source", src, "--sink", dst, env=env)
         time.sleep(rng.uniform(1.0, 4.0))
         if kills == 2:
             try:
-                kafka.restart()  # under a running pipeline, mid-workload
+                # Under a running pipeline: one that has reached the broker and applies (a
+                # process still starting up would meet a dead bootstrap address instead).
+                running = wait_for(lambda s=started_at: applied_offsets(dst) > s, timeout_s=120)
+                assert running, f"the pipeline applied nothing: {proc.poll()}"
+                kafka.restart()  # mid-workload
                 before = applied_offsets(dst)
                 moved = wait_for(lambda b=before: applied_offsets(dst) > b, timeout_s=90)
                 alive = proc.poll() is None
