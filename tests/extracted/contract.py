@@ -1,51 +1,34 @@
-"""Compare a monolith answer with a service answer: status, headers that matter, JSON."""
+"""Compare a monolith answer with a service answer through the parity engine.
+
+The rules are the service's own parity.toml, the file verification and the router's
+shadow comparison read: a difference it does not declare fails the test. Rows a test
+creates on both sides get their own created_at on each (`created=True` ignores it).
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-# Values that differ by nature between two databases written a moment apart.
-VOLATILE = ("created_at", "request_id")
+import parity
+
+EXTRACTED = Path(__file__).resolve().parents[2] / "extracted"
 
 
-def normalised(value: Any) -> Any:
-    """The JSON body with volatile values replaced by their type, recursively."""
-    if isinstance(value, dict):
-        return {
-            k: (type(v).__name__ if k in VOLATILE and v is not None else normalised(v))
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [normalised(v) for v in value]
-    return value
+def service_rules(name: str) -> parity.Rules:
+    return parity.load_rules(EXTRACTED / name / "parity.toml")
 
 
-def answer(response: Any) -> tuple[int, str | None, Any, str | None]:
-    body = response.get_json(silent=True) if response.data else None
-    kind = response.headers.get("Content-Type") if response.data else None
-    return response.status_code, kind, normalised(body), response.headers.get("Location")
+def _response(answer: Any) -> parity.Response:
+    return parity.Response(answer.status_code, list(answer.headers.items()), answer.get_data())
 
 
-def assert_same(pair: Any, method: str, path: str, **kwargs: Any) -> Any:
+def assert_same(pair: Any, method: str, path: str, *, created: bool = False, **kwargs: Any) -> Any:
     """Send the request to both; assert the answers agree; return the service's JSON."""
     legacy, service = pair.both(method, path, **kwargs)
-    mine, theirs = answer(service), answer(legacy)
-    assert mine == theirs, f"{method} {path}: {first_difference(mine, theirs)}"
+    compared = parity.compare(
+        _response(legacy), _response(service), pair.rules, method=method, path=path.split("?")[0]
+    )
+    left = [d for d in compared.differences if not (created and d.field.endswith(".created_at"))]
+    assert not left, f"{method} {path}\n{compared.render()}"
     return service.get_json(silent=True)
-
-
-def first_difference(mine: Any, theirs: Any, where: str = "") -> str:
-    """Name the first place two JSON values differ (assertion messages stay readable)."""
-    if isinstance(mine, dict) and isinstance(theirs, dict):
-        for key in dict.fromkeys([*theirs, *mine]):
-            if mine.get(key) != theirs.get(key):
-                return first_difference(mine.get(key), theirs.get(key), f"{where}.{key}")
-    if (
-        isinstance(mine, list | tuple)
-        and isinstance(theirs, list | tuple)
-        and len(mine) == len(theirs)
-    ):
-        for i, (a, b) in enumerate(zip(mine, theirs, strict=True)):
-            if a != b:
-                return first_difference(a, b, f"{where}[{i}]")
-    return f"at {where or 'top'}: service {mine!r:.200} != monolith {theirs!r:.200}"

@@ -60,13 +60,17 @@ def test_products_are_created_updated_and_deleted_like_the_monolith(catalog):
     product = assert_same(catalog, "POST", "/api/products", json=new)
     assert product["stock"] == 8 and product["price_cents"] == 1999
     path = f"/api/products/{product['id']}"
-    assert_same(catalog, "GET", path)
-    assert_same(catalog, "PATCH", path, json={"price_cents": 2499, "active": False})
-    assert_same(catalog, "PATCH", path, json={"price_cents": 2499})  # same price: no new row
-    assert_same(catalog, "PATCH", path, json={"stock": [{"warehouse_id": 1, "quantity": 0}]})
-    assert_same(catalog, "PATCH", path, json={"name": "Lamp II", "description": None})
-    assert_same(catalog, "GET", "/api/products?active=false&per_page=100")
-    assert_same(catalog, "GET", "/api/products?min_price=2499&max_price=2499")
+    assert_same(catalog, "GET", path, created=True)
+    assert_same(catalog, "PATCH", path, created=True, json={"price_cents": 2499, "active": False})
+    assert_same(
+        catalog, "PATCH", path, created=True, json={"price_cents": 2499}
+    )  # same price: no new row
+    assert_same(
+        catalog, "PATCH", path, created=True, json={"stock": [{"warehouse_id": 1, "quantity": 0}]}
+    )
+    assert_same(catalog, "PATCH", path, created=True, json={"name": "Lamp II", "description": None})
+    assert_same(catalog, "GET", "/api/products?active=false&per_page=100", created=True)
+    assert_same(catalog, "GET", "/api/products?min_price=2499&max_price=2499", created=True)
     assert_same(catalog, "DELETE", path)
     assert_same(catalog, "GET", path)
     assert_same(catalog, "DELETE", path)

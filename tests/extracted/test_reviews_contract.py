@@ -30,7 +30,7 @@ def test_reviews_are_created_and_deleted_like_the_monolith(reviews):
     new = {"product_id": product, "customer_id": customer, "rating": 4, "title": "Nice"}
     created = assert_same(reviews, "POST", "/api/reviews", json=new)
     assert_same(reviews, "POST", "/api/reviews", json=new)  # duplicate
-    assert_same(reviews, "GET", f"/api/reviews?product_id={product}")
+    assert_same(reviews, "GET", f"/api/reviews?product_id={product}", created=True)
     assert_same(reviews, "DELETE", f"/api/reviews/{created['id']}")
     assert_same(reviews, "DELETE", f"/api/reviews/{created['id']}")
 

@@ -23,6 +23,23 @@ def _config(url: str, **extra) -> ServiceConfig:
     return ServiceConfig(name="catalog", database_url=url, log_level="INFO", **extra)
 
 
+@pytest.mark.parametrize("name", ["catalog", "reviews"])
+def test_each_service_s_migration_creates_exactly_its_tables(tmp_path, name):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from extracted._service.database import make_engine
+    from extracted._service.registry import service_module
+
+    spec = service_module(name).SPEC
+    url = f"sqlite:///{tmp_path / name}.db"
+    assert spec.migrations.upgrade(url) == spec.migrations.head()
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), spec.metadata) == []
+    engine.dispose()
+
+
 def test_ready_waits_for_the_migration_and_the_initial_snapshot(tmp_path, monolith_url):
     url = f"sqlite:///{tmp_path / 'catalog.db'}"
     client = create_app(_config(url)).test_client()
@@ -128,10 +145,10 @@ def test_a_mapping_wrong_about_the_monolith_fails_when_sync_starts(
         run_sync(plan, SPEC.metadata, threading.Event(), once=True)
 
 
-def _cli(*args: str, env_url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": "/usr/bin:/bin", "STRANGLER_CATALOG_DATABASE_URL": env_url}
-    return subprocess.run([*STRANGLER, *args], capture_output=True, text=True, env=env, cwd=cwd,
-                          timeout=60)  # fmt: skip
+def _cli(*args: str, env_url: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {"PATH": "/usr/bin:/bin", "STRANGLER_CATALOG_DATABASE_URL": env_url, **env}
+    return subprocess.run([*STRANGLER, *args], capture_output=True, text=True, env=environ,
+                          cwd=cwd, timeout=120)  # fmt: skip
 
 
 def test_serve_on_an_unmigrated_database_says_so_in_one_line(tmp_path):
@@ -151,3 +168,32 @@ def test_migrate_upgrades_and_an_unknown_service_is_named(tmp_path):
     unknown = _cli("extract", "migrate", "billing", env_url=url, cwd=tmp_path)
     assert unknown.returncode == 1
     assert "unknown service 'billing' (known: catalog, reviews)" in unknown.stderr
+
+
+def test_serve_with_a_mapping_naming_an_unknown_column_says_so_in_one_line(tmp_path):
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    SPEC.migrations.upgrade(url)
+    mapping = _mapping(tmp_path, '[tables.products]\nrename = { active = "enabled" }\n')
+    done = _cli("extract", "serve", "catalog", env_url=url, cwd=tmp_path,
+                STRANGLER_CATALOG_MAPPING=mapping)  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"Error: mapping {mapping}: [tables.products]: column 'enabled' does not exist in "
+        "target table 'products'"
+    ]
+
+
+def test_sync_once_fills_the_service_and_makes_it_ready(tmp_path, monolith_url):
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    assert _cli("extract", "migrate", "catalog", env_url=url, cwd=tmp_path).returncode == 0
+    without_source = _cli("extract", "sync", "catalog", "--once", env_url=url, cwd=tmp_path)
+    assert without_source.returncode == 2
+    assert "--source is required (or set [catalog] cdc_source)" in without_source.stderr
+    log = f"embedded:{tmp_path / 'log.db'}"
+    args = ("extract", "sync", "catalog", "--once", "--source", monolith_url, "--transport", log)
+    done = _cli(*args, env_url=url, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "catalog: initial snapshot applied" in done.stdout
+    client = create_app(_config(url)).test_client()
+    assert client.get("/ready").status_code == 200
+    assert client.get("/api/products").get_json()["total"] == 200

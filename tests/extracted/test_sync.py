@@ -65,6 +65,9 @@ def test_the_initial_snapshot_fills_every_mapped_table(name, monolith_url, new_d
     assert mismatches(name, monolith_url, synced.url) == {}
 
 
+# On PostgreSQL, streaming is exercised (through Kafka) by the test after this one.
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("name", ["catalog", "reviews"])
 def test_changes_stream_into_the_service_while_the_monolith_takes_traffic(
     name, monolith_url, new_database, tmp_path
@@ -87,6 +90,7 @@ def test_changes_stream_into_the_service_while_the_monolith_takes_traffic(
     assert mismatches(name, monolith_url, synced.url) == {}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "backend", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
 )
