@@ -6,8 +6,10 @@ ledger row, a counter), so its events spread over the partitions. Each leg sets 
 fresh source, writes the same seeded backlog of N changes (N / 4 transactions) with
 capture triggers installed, then drains it SQLite -> embedded log (3 partitions) ->
 SQLite; the clock runs from the start of the drain until the sink is idle, and the leg
-fails unless the target equals the source. Legs alternate over
---rounds (A B, B A, ...); the medians and their ratio are printed.
+fails unless the target equals the source. Legs alternate over --rounds (A B, B A, ...);
+the medians and their ratio are printed, for the wall-clock rate and for this process's
+CPU time per change (the whole pipeline runs in this process, so on a machine shared
+with other load the CPU figure is the steadier one).
 
     .venv/bin/python bench/cdc_atomic.py                     # about 1 minute
     .venv/bin/python bench/cdc_atomic.py --changes 8000 --rounds 2
@@ -63,8 +65,8 @@ def contents(path: Path) -> list[list[tuple[object, ...]]]:
         conn.close()
 
 
-def leg(root: Path, changes: int, atomic: bool) -> float:
-    """Drain a fresh backlog of `changes` changes; return changes/s."""
+def leg(root: Path, changes: int, atomic: bool) -> tuple[float, float]:
+    """Drain a fresh backlog of `changes` changes; return (changes/s, CPU us per change)."""
     tag = uuid.uuid4().hex[:8]
     src, dst = root / f"src-{tag}.db", root / f"dst-{tag}.db"
     new_bank(dst).close()
@@ -80,13 +82,13 @@ def leg(root: Path, changes: int, atomic: bool) -> float:
         sink=Sink(f"sqlite:///{dst}", source=f"sqlite:///{src}", pipeline=capture.prefix),
         options=Options(batch=5000, atomic_transactions=atomic),
     )
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     pipeline.run(threading.Event(), until_idle=True, idle_sleep_s=0.01)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     pipeline.close()
     if contents(src) != contents(dst):
         raise SystemExit(f"atomic={atomic}: the target differs from the source after the drain")
-    return changes / seconds
+    return changes / seconds, cpu / changes * 1e6
 
 
 def main() -> None:
@@ -99,19 +101,25 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="cdc-atomic-bench-"))
     changes = args.changes - args.changes % CHANGES_PER_TRANSFER
     rates: dict[bool, list[float]] = {False: [], True: []}
+    cpus: dict[bool, list[float]] = {False: [], True: []}
     leg(root, min(changes, 2000), atomic=False)  # warm-up: imports, caches
     for round_ in range(args.rounds):
         order = (False, True) if round_ % 2 == 0 else (True, False)
         for atomic in order:
-            rates[atomic].append(leg(root, changes, atomic))
-        print(f"round {round_ + 1}: without {rates[False][-1]:,.0f}/s, "
-              f"with --atomic-transactions {rates[True][-1]:,.0f}/s", flush=True)  # fmt: skip
+            rate, cpu = leg(root, changes, atomic)
+            rates[atomic].append(rate)
+            cpus[atomic].append(cpu)
+        print(f"round {round_ + 1}: without {rates[False][-1]:,.0f}/s ({cpus[False][-1]:.0f} us "
+              f"CPU per change), with --atomic-transactions {rates[True][-1]:,.0f}/s "
+              f"({cpus[True][-1]:.0f} us)", flush=True)  # fmt: skip
     plain, whole = statistics.median(rates[False]), statistics.median(rates[True])
+    cpu_plain, cpu_whole = statistics.median(cpus[False]), statistics.median(cpus[True])
     ratios = [a / p for p, a in zip(rates[False], rates[True], strict=True)]
     print(f"SQLite -> embedded log -> SQLite, {changes:,} changes in "
           f"{changes // CHANGES_PER_TRANSFER:,} transactions of 4: median without the option "
           f"{plain:,.0f} changes/s, with it {whole:,.0f} changes/s; ratio {whole / plain:.3f} "
-          f"(per round {min(ratios):.3f}-{max(ratios):.3f})")  # fmt: skip
+          f"(per round {min(ratios):.3f}-{max(ratios):.3f}); CPU per change {cpu_plain:.0f} -> "
+          f"{cpu_whole:.0f} us, per CPU-second x{cpu_plain / cpu_whole:.3f}")  # fmt: skip
 
 
 if __name__ == "__main__":
