@@ -24,16 +24,31 @@ BODY_LIMIT = 4096  # bytes of each body kept in a sample
 SHOWN = 5  # samples per route in the report
 
 
-@dataclass
-class _Route:
-    compared: int = 0
-    skipped: int = 0
-    errors: int = 0
+@dataclass(slots=True)
+class _Seen:
+    """What a route showed besides plain matches (made on the first such request)."""
+
     signatures: Counter[frozenset[str]] = field(default_factory=Counter)
     fields: Counter[str] = field(default_factory=Counter)
     samples: dict[frozenset[str], dict[str, Any]] = field(default_factory=dict)
     error_samples: list[dict[str, Any]] = field(default_factory=list)
     skip_reasons: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(slots=True)
+class _Route:
+    """Counts of one route; small, since without a router every path is a route."""
+
+    compared: int = 0
+    skipped: int = 0
+    errors: int = 0
+    seen: _Seen | None = None
+
+    @property
+    def more(self) -> _Seen:
+        if self.seen is None:
+            self.seen = _Seen()
+        return self.seen
 
 
 class Tally:
@@ -57,11 +72,11 @@ class Tally:
         r = self.routes.setdefault(outcome.route, _Route())
         if outcome.skipped:
             r.skipped += 1
-            r.skip_reasons[outcome.skipped] += 1
+            r.more.skip_reasons[outcome.skipped] += 1
         elif outcome.error or outcome.comparison is None:
             r.errors += 1
-            if len(r.error_samples) < 3:
-                r.error_samples.append(self._sample(outcome))
+            if len(r.more.error_samples) < 3:
+                r.more.error_samples.append(self._sample(outcome))
         else:
             r.compared += 1
             found = (*outcome.comparison.differences, *outcome.comparison.noise)
@@ -69,10 +84,11 @@ class Tally:
             fields |= {d.field for d in outcome.state}
             if not fields:
                 return
-            r.signatures[fields] += 1
-            r.fields.update(fields)
-            if fields not in r.samples and len(r.samples) < self.keep:
-                r.samples[fields] = self._sample(outcome)
+            seen = r.more
+            seen.signatures[fields] += 1
+            seen.fields.update(fields)
+            if fields not in seen.samples and len(seen.samples) < self.keep:
+                seen.samples[fields] = self._sample(outcome)
 
     def report(self) -> dict[str, Any]:
         """The JSON report: {"routes": [...], "totals": {...}}, worst route first."""
@@ -99,14 +115,17 @@ class Tally:
         """One route's entry; `noise` counts, per field, the legacy pairs it differed in."""
         learns = self.rules.for_route(name, path=name).learn_noise
         noisy = set(noise) if learns else set()
-        mismatched = sum(n for sig, n in r.signatures.items() if not sig <= noisy)
+        seen = r.seen or _Seen()
+        mismatched = sum(n for sig, n in seen.signatures.items() if not sig <= noisy)
         fields = [
-            _field(f, n, noise.get(f, 0), f in noisy, r.compared) for f, n in r.fields.items()
+            _field(f, n, noise.get(f, 0), f in noisy, r.compared) for f, n in seen.fields.items()
         ]
         # noisy fields that never showed up in a legacy/candidate difference
-        fields += [_field(f, 0, k, True, r.compared) for f, k in noise.items() if f not in r.fields]
+        fields += [
+            _field(f, 0, k, True, r.compared) for f, k in noise.items() if f not in seen.fields
+        ]
         fields.sort(key=lambda x: (x["explained"], -x["mismatched"], x["path"]))
-        samples = [s for sig, s in r.samples.items() if not sig <= noisy][:SHOWN]
+        samples = [s for sig, s in seen.samples.items() if not sig <= noisy][:SHOWN]
         return {
             "route": name,
             "compared": r.compared,
@@ -115,8 +134,8 @@ class Tally:
             "skipped": r.skipped,
             "errors": r.errors,
             "fields": fields,
-            "samples": samples + r.error_samples,
-            "skip_reasons": dict(r.skip_reasons),
+            "samples": samples + seen.error_samples,
+            "skip_reasons": dict(seen.skip_reasons),
         }
 
     def _sample(self, o: Outcome) -> dict[str, Any]:
