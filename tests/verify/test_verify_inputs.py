@@ -10,6 +10,7 @@ import pytest
 
 from tests.router.conftest import TOKEN, Admin, Proxy
 from tests.verify.conftest import route_of, run_verify, verify_json
+from tests.verify.test_verify_shopco import rounded_rating
 
 
 def _bad(tmp_path: Path, *args: str) -> str:
@@ -70,14 +71,31 @@ def test_bad_arguments_exit_with_status_2_and_one_line(tmp_path: Path) -> None:
 
 def test_a_har_export_is_replayed_with_its_headers_and_body(shopco, tmp_path: Path) -> None:
     legacy = shopco()
-    har = {"log": {"version": "1.2", "entries": [
-        {"request": {"method": "GET", "url": "http://shop.example/api/products/7?x=1",
-                     "headers": [{"name": ":authority", "value": "shop.example"},
-                                 {"name": "Accept", "value": "application/json"}]}},
-        {"request": {"method": "POST", "url": "http://shop.example/api/categories",
-                     "headers": [], "postData": {"mimeType": "application/json",
-                                                 "text": '{"name": "x"}'}}},
-    ]}}  # fmt: skip
+    har = {
+        "log": {
+            "version": "1.2",
+            "entries": [
+                {
+                    "request": {
+                        "method": "GET",
+                        "url": "http://shop.example/api/products/7?x=1",
+                        "headers": [
+                            {"name": ":authority", "value": "shop.example"},
+                            {"name": "Accept", "value": "application/json"},
+                        ],
+                    }
+                },
+                {
+                    "request": {
+                        "method": "POST",
+                        "url": "http://shop.example/api/categories",
+                        "headers": [],
+                        "postData": {"mimeType": "application/json", "text": '{"name": "x"}'},
+                    }
+                },
+            ],
+        }
+    }
     (tmp_path / "t.har").write_text(json.dumps(har), encoding="utf-8")
     code, report = verify_json(
         "--legacy", legacy, "--candidate", legacy, "--har", str(tmp_path / "t.har")
@@ -122,7 +140,18 @@ def test_router_capture_and_stored_shadow_comparisons_are_replayed_by_route_temp
     while len(admin.call("GET", "/shadow/comparisons")[1]["comparisons"]) < 5:
         assert time.monotonic() < deadline, "the router stored no shadow comparisons"
         time.sleep(0.05)
-    code, report = verify_json("--legacy", "monolith", "--candidate", "catalog",
-                               "--from-shadow", "api-products-id-get")  # fmt: skip
+    code, report = verify_json(
+        "--legacy", "monolith", "--candidate", "catalog", "--from-shadow", "api-products-id-get"
+    )
     assert code == 0
     assert [(r["route"], r["compared"]) for r in report["routes"]] == [("/api/products/{id}", 5)]
+
+    changed = shopco(rounded_rating)  # an injected change is named by route template and field
+    code, report = verify_json(
+        "--legacy", "monolith", "--candidate", changed, "--capture", str(capture)
+    )
+    assert code == 1
+    bad = [
+        (r["route"], [f["path"] for f in r["fields"]]) for r in report["routes"] if r["mismatched"]
+    ]
+    assert bad == [("/api/products/{id}", ["$.average_rating"])]
