@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any
 
 from parity import html, jsondiff, text
@@ -99,8 +100,6 @@ def body_differences(legacy: Response, candidate: Response, rules: RouteRules) -
     kind_a, value_a = _decode(legacy)
     kind_b, value_b = _decode(candidate)
     if kind_a != kind_b:
-        if legacy.body == candidate.body:
-            return []
         return [
             Difference(
                 "$body",
@@ -129,10 +128,15 @@ def body_kind(response: Response) -> str:
 
 
 def _decode(response: Response) -> tuple[str, Any]:
-    body = response.body
+    return _decoded(response.body, response.header("content-type") or "")
+
+
+@lru_cache(maxsize=4)  # compare() asks for the legacy body's kind after diffing it
+def _decoded(body: bytes, content_type: str) -> tuple[str, Any]:
+    """(kind, parsed value); callers never change the value, so it can be shared."""
     if not body.strip():
         return "empty", None
-    ctype = (response.header("content-type") or "").split(";")[0].strip().lower()
+    ctype = content_type.split(";")[0].strip().lower()
     is_json = ctype == "application/json" or ctype.endswith("+json")
     if is_json or not ctype:
         try:
@@ -144,16 +148,12 @@ def _decode(response: Response) -> tuple[str, Any]:
         if doc is not None:
             return "html", doc
     if ctype.startswith(_TEXTUAL) or ctype.endswith(("+xml", "/json")) or not ctype:
+        charset = re.search(r"charset=([\w.\-]+)", content_type, re.IGNORECASE)
         try:
-            return "text", body.decode(_charset(response) or "utf-8")
+            return "text", body.decode(charset.group(1) if charset else "utf-8")
         except (UnicodeDecodeError, LookupError):
             pass
     return "binary", body
-
-
-def _charset(response: Response) -> str | None:
-    m = re.search(r"charset=([\w.\-]+)", response.header("content-type") or "", re.IGNORECASE)
-    return m.group(1) if m else None
 
 
 def _header_value(name: str, value: str | None) -> str | None:

@@ -29,11 +29,11 @@ _ROOTS = ("html", "head", "body")
 
 def check_mask(mask: str, where: str) -> None:
     """Raise RulesError unless `mask` is `CSS-SELECTOR` or `CSS-SELECTOR@attr`."""
-    from cssselect import GenericTranslator, SelectorError
+    from cssselect import HTMLTranslator, SelectorError
 
     selector, _, attr = mask.partition("@")
     try:
-        GenericTranslator().css_to_xpath(selector)
+        HTMLTranslator().css_to_xpath(selector)
     except SelectorError as exc:
         raise RulesError(f"{where}: bad CSS selector {selector!r}: {exc}") from None
     if "@" in mask and not _PLAIN.match(attr):
@@ -42,60 +42,59 @@ def check_mask(mask: str, where: str) -> None:
 
 def parse(body: bytes) -> Any:
     """The lxml document for `body`, or None when it is not HTML."""
-    import lxml.html
     from lxml import etree
 
     try:
-        return lxml.html.document_fromstring(body)
+        root = etree.fromstring(body, etree.HTMLParser(remove_comments=True, remove_pis=True))
     except (etree.ParserError, ValueError):
         return None
+    return root
 
 
 class _Page:
-    """One parsed page with the rules' masks resolved: masked values and signatures."""
+    """One parsed page with the rules' masks applied, every element's masked attributes,
+    own text, children and subtree signature worked out once, children before parents."""
 
     def __init__(self, doc: Any, rules: RouteRules) -> None:
+        from cssselect import HTMLTranslator
+        from lxml import etree
+
         self.rules = rules
-        self.hidden: set[Any] = set()
-        self.hidden_attrs: dict[Any, set[str]] = {}
+        hidden: set[Any] = set()
+        hidden_attrs: dict[Any, set[str]] = {}
         for mask in rules.html_masks:
             selector, _, attr = mask.partition("@")
-            for el in doc.cssselect(selector):
+            for el in doc.xpath(HTMLTranslator().css_to_xpath(selector)):
                 if attr:
-                    self.hidden_attrs.setdefault(el, set()).add(attr)
+                    hidden_attrs.setdefault(el, set()).add(attr)
                 else:
-                    self.hidden.add(el)
-        self._signatures: dict[Any, int] = {}
+                    hidden.add(el)
+        self.attrs: dict[Any, dict[str, str]] = {}
+        self.text: dict[Any, str] = {}
+        self.children: dict[Any, list[Any]] = {}
+        self.signature: dict[Any, int] = {}
+        for el in reversed(list(doc.iter(etree.Element))):  # descendants before ancestors
+            values = {name: self._mask(value) for name, value in el.attrib.items()}
+            values.update(dict.fromkeys(hidden_attrs.get(el, ()), MASK))
+            self.attrs[el] = values
+            if el in hidden:
+                self.text[el], kids = MASK, []
+            else:
+                raw = " ".join([el.text or "", *(c.tail or "" for c in el)])
+                self.text[el] = self._mask(_SPACE.sub(" ", raw).strip())
+                kids = list(el.iterchildren(etree.Element))
+            self.children[el] = kids
+            own = (el.tag, tuple(sorted(values.items())), self.text[el])
+            self.signature[el] = hash((own, tuple(self.signature[c] for c in kids)))
 
-    def attrs(self, el: Any) -> dict[str, str]:
-        """Attribute values, masked; a masked attribute counts as present on both sides."""
-        values = {name: _mask(value, self.rules) for name, value in el.attrib.items()}
-        values.update(dict.fromkeys(self.hidden_attrs.get(el, ()), MASK))
-        return values
-
-    def text(self, el: Any) -> str:
-        if el in self.hidden:
-            return MASK
-        raw = " ".join([el.text or "", *(c.tail or "" for c in el)])
-        return _mask(_SPACE.sub(" ", raw).strip(), self.rules)
-
-    def children(self, el: Any) -> list[Any]:
-        return [] if el in self.hidden else [c for c in el if isinstance(c.tag, str)]
-
-    def signature(self, el: Any) -> int:
-        """Equal for two elements whose masked subtrees are equal."""
-        sig = self._signatures.get(el)
-        if sig is None:
-            parts = (el.tag, tuple(sorted(self.attrs(el).items())), self.text(el))
-            sig = hash((parts, tuple(self.signature(c) for c in self.children(el))))
-            self._signatures[el] = sig
-        return sig
+    def _mask(self, text: str) -> str:
+        for regex in self.rules.regexes:
+            text = regex.sub(MASK, text)
+        return text
 
     def content(self, el: Any) -> str:
         """The element's whole text (masked), for a missing or added element."""
-        if el in self.hidden:
-            return MASK
-        words = [self.text(el), *(self.content(c) for c in self.children(el))]
+        words = [self.text[el], *(self.content(c) for c in self.children[el])]
         return " ".join(w for w in words if w)
 
 
@@ -108,19 +107,19 @@ def diff(legacy_doc: Any, candidate_doc: Any, rules: RouteRules) -> list[Differe
 
 
 def _diff(a: _Page, b: _Page, x: Any, y: Any, path: str, out: list[Difference]) -> None:
-    if a.signature(x) == b.signature(y):
+    if a.signature[x] == b.signature[y]:
         return
-    ax, by = a.attrs(x), b.attrs(y)
+    ax, by = a.attrs[x], b.attrs[y]
     for name in sorted(ax.keys() | by.keys()):
         if ax.get(name) != by.get(name):
             kind = "changed" if name in ax and name in by else "missing" if name in ax else "added"
             if kind != "added" or not a.rules.subset:
                 out.append(_difference(f"{path}@{name}", kind, ax.get(name), by.get(name)))
-    if a.text(x) != b.text(y):
-        out.append(_difference(path, "changed", a.text(x), b.text(y)))
-    xs, ys = a.children(x), b.children(y)
+    if a.text[x] != b.text[y]:
+        out.append(_difference(path, "changed", a.text[x], b.text[y]))
+    xs, ys = a.children[x], b.children[y]
     px, py = _paths(xs, path), _paths(ys, path)
-    keys_x, keys_y = [a.signature(c) for c in xs], [b.signature(c) for c in ys]
+    keys_x, keys_y = [a.signature[c] for c in xs], [b.signature[c] for c in ys]
     matcher = difflib.SequenceMatcher(None, keys_x, keys_y, autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
@@ -156,12 +155,6 @@ def _step(el: Any, nth: int) -> str:
     if name:
         return f'{tag}[name="{name}"]' if not _PLAIN.match(name) else f"{tag}[name={name}]"
     return f"{tag}:nth-of-type({nth})"
-
-
-def _mask(text: str, rules: RouteRules) -> str:
-    for regex in rules.regexes:
-        text = regex.sub(MASK, text)
-    return text
 
 
 def general(path: str) -> str:
