@@ -1,4 +1,4 @@
-"""Prometheus metrics of a running pipeline, in the text exposition format.
+"""Prometheus metrics of a running pipeline, kept and rendered by `prometheus_client`.
 
 `strangler cdc run --metrics-port PORT` serves them at http://127.0.0.1:PORT/metrics.
 """
@@ -10,48 +10,48 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-_HELP = {
-    "strangler_cdc_events_published_total": ("counter", "Events published to the transport."),
-    "strangler_cdc_events_applied_total": ("counter", "Events applied to the target."),
-    "strangler_cdc_events_skipped_total": ("counter", "Redelivered events skipped."),
-    "strangler_cdc_dead_letters_total": ("counter", "Events sent to the dead-letter table."),
-    "strangler_cdc_snapshot_rows_total": ("counter", "Snapshot rows published."),
-    "strangler_cdc_split_transactions_total": (
-        "counter",
+import prometheus_client as prom
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+
+prom.disable_created_metrics()  # no `_created` series next to each counter
+
+# Progress field (or None) -> counter name and help
+_COUNTERS = {
+    "published": ("strangler_cdc_events_published_total", "Events published to the transport."),
+    "applied": ("strangler_cdc_events_applied_total", "Events applied to the target."),
+    "skipped": ("strangler_cdc_events_skipped_total", "Redelivered events skipped."),
+    "dead": ("strangler_cdc_dead_letters_total", "Events sent to the dead-letter table."),
+    "snapshot_rows": ("strangler_cdc_snapshot_rows_total", "Snapshot rows published."),
+    "split_transactions": (
+        "strangler_cdc_split_transactions_total",
         "Source transactions too big for the sink's buffer, applied in pieces.",
     ),
-    "strangler_cdc_last_progress_timestamp_seconds": ("gauge", "When the pipeline last moved."),
 }
 
 
 class Metrics:
-    """Thread-safe counters fed by the pipeline's progress callback."""
+    """Counters fed by the pipeline's progress callback, in a registry of their own."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._values = dict.fromkeys(_HELP, 0.0)
+        self.registry = prom.CollectorRegistry(auto_describe=False)
+        self._counters = {
+            field: prom.Counter(name, text, registry=self.registry)
+            for field, (name, text) in _COUNTERS.items()
+        }
+        self._progress = prom.Gauge(
+            "strangler_cdc_last_progress_timestamp_seconds",
+            "When the pipeline last moved.",
+            registry=self.registry,
+        )
 
     def observe(self, progress: Any) -> None:
-        with self._lock:
-            v = self._values
-            v["strangler_cdc_events_published_total"] += progress.published
-            v["strangler_cdc_events_applied_total"] += progress.applied
-            v["strangler_cdc_events_skipped_total"] += progress.skipped
-            v["strangler_cdc_dead_letters_total"] += progress.dead
-            v["strangler_cdc_snapshot_rows_total"] += progress.snapshot_rows
-            v["strangler_cdc_split_transactions_total"] += getattr(
-                progress, "split_transactions", 0
-            )
-            if progress.published or progress.applied:
-                v["strangler_cdc_last_progress_timestamp_seconds"] = time.time()
+        for field, counter in self._counters.items():
+            counter.inc(getattr(progress, field, 0))
+        if progress.published or progress.applied:
+            self._progress.set(time.time())
 
     def render(self) -> str:
-        with self._lock:
-            values = dict(self._values)
-        lines = []
-        for name, (kind, text) in _HELP.items():
-            lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}", f"{name} {values[name]:g}"]
-        return "\n".join(lines) + "\n"
+        return prom.generate_latest(self.registry).decode()
 
     def serve(self, port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
         """Serve /metrics from a daemon thread; return the server (its port may be 0→real)."""
@@ -64,7 +64,7 @@ class Metrics:
                     return
                 body = metrics.render().encode()
                 self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Type", CONTENT_TYPE_PLAIN_0_0_4)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

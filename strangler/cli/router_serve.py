@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 import click
 
@@ -29,7 +32,8 @@ def router() -> None:
     default=1,
     show_default=True,
     help="Data-plane processes sharing the traffic port (SO_REUSEPORT). The first also "
-    "serves the admin API; each other worker has its own admin port (metrics per worker).",
+    "serves the admin API, whose /metrics sums all workers; each other worker has its own "
+    "admin port (its own metrics).",
 )
 @click.option("--reuse-port", is_flag=True, hidden=True, help="Set by --workers for its workers.")
 def serve(
@@ -44,11 +48,17 @@ def serve(
 ) -> None:
     """Serve traffic, routing each request by the stored route table.
 
-    Several routers may share one store: each applies a new table version within about
-    20 ms (poll interval). The admin API needs a bearer token: $STRANGLER_ADMIN_TOKEN, or
-    one generated and stored (owner-only) in [router] token_file, whose path is printed.
+    Several routers may share one store: each commit to the store wakes all of them
+    (LISTEN/NOTIFY on PostgreSQL, Unix sockets on one host for SQLite), and each also
+    polls the store every poll_interval (20 ms) as a safety net. The admin API needs a
+    bearer token: $STRANGLER_ADMIN_TOKEN, or one generated and stored (owner-only) in
+    [router] token_file, whose path is printed.
     Settings also come from strangler.toml [router] and STRANGLER_ROUTER_<FIELD>.
     """
+    if workers > 1:  # before prometheus_client is imported: it reads this once
+        folder = tempfile.mkdtemp(prefix="strangler-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder  # inherited by every worker
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
     with _errors():
         from router.config import load
         from router.server import RouterServer
@@ -63,6 +73,7 @@ def serve(
             reuse_port=True if reuse_port or workers > 1 else None,
         )
         server = RouterServer(config)
+        server.metrics.aggregate = workers > 1  # this process's /metrics sums all workers
         server.start()
         if reuse_port:  # started by --workers: never outlive worker 0
             from router.workers import exit_with_parent
@@ -90,7 +101,7 @@ def serve(
     click.echo(f"admin token {where}; route store {config.store}")
     if extra is not None:
         click.echo(f"{workers} workers: this process (pid {os.getpid()}) and pids {extra.pids()}")
-        click.echo(f"worker admin APIs (per-worker metrics): {' '.join(extra.admin_urls)}")
+        click.echo(f"worker admin APIs (each worker's own metrics): {' '.join(extra.admin_urls)}")
     try:
         server.serve()
     finally:

@@ -80,8 +80,8 @@ def test_activating_an_unhealthy_target_is_refused_unless_forced(upstream, start
     router = start_router(upstream("monolith").url)
     admin = Admin(router.admin_url)
     dead = upstream("dead")
+    dead.healthy = False  # before it is registered, so no health probe can see it healthy
     admin.call("PUT", "/upstreams/dead", {"urls": [dead.url]})
-    dead.healthy = False
     router.health.record(Probe(dead.url, False, "503", 0))
     admin.call("POST", "/routes", {"id": "r", "path": "/api/**", "target": "dead"})
     status, body = admin.call("PATCH", "/routes/r", {"mode": "service"})

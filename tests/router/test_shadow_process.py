@@ -81,8 +81,8 @@ def test_the_mirror_process_never_outlives_the_router(upstream, tmp_path, sig) -
     env = {**os.environ, "STRANGLER_ADMIN_TOKEN": TOKEN}
     router = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
     try:
-        wait_port(port)
-        wait_port(admin_port)
+        wait_port(port, 30)  # a loaded machine starts a router slowly
+        wait_port(admin_port, 30)
         admin = Admin(f"http://127.0.0.1:{admin_port}")
         assert admin.call("PUT", "/upstreams/catalog", {"urls": [catalog.url]})[0] == 200
         route = {"id": "p", "path": "/api/**", "target": "catalog", "mode": "shadow"}
