@@ -259,6 +259,7 @@ def _observability(app: Flask, c: Control) -> None:
             "routes": c.comparisons.summary() if c.comparisons else [],
             "dropped": dropped,
             "in_flight": in_flight,
+            "noise": mirror.learned_noise() if mirror else {},  # per route: field -> times
         }
 
 

@@ -237,6 +237,10 @@ class ProcessMirror:
                 value += self._lost.get(labels.get("route", ""), 0)
             self.metrics.set(name, value, **labels)
 
+    def learned_noise(self) -> dict[str, Any]:
+        """Per route: legacy pairs compared and the fields learned as noise (last sync)."""
+        return dict(self._stats.get("noise", {}))
+
     def counts(self) -> tuple[int, int]:
         """(mirrors dropped so far, mirrors in flight), from one stats exchange."""
         self.sync()
@@ -317,6 +321,7 @@ async def _serve(hand_fd: int, back_fd: int, settings: dict[str, Any]) -> None:
                     "dropped": mirror.dropped,
                     "in_flight": mirror.in_flight,
                     "metrics": metrics.snapshot(SHADOW_METRICS),
+                    "noise": mirror.noise.stats(),
                 }
                 data = pickle.dumps(stats, protocol=5)
                 with contextlib.suppress(OSError):

@@ -92,7 +92,7 @@ def document() -> dict[str, Any]:
             "/table": {"get": _op("The current table (config dump)")},
             "/metrics": {"get": _op("Prometheus metrics (text format)")},
             "/shadow/comparisons": {"get": _op("Recent shadow comparisons (?route=&limit=)")},
-            "/shadow/summary": {"get": _op("Per-route match rates and dropped mirrors")},
+            "/shadow/summary": {"get": _op("Match rates by route, dropped mirrors, noise")},
             "/openapi.json": {"get": _op("This document")},
         },
         "components": {

@@ -100,6 +100,8 @@ def test_noise_is_learned_live_and_a_changed_rounding_is_caught_on_its_field(
     summary = admin.call("GET", "/shadow/summary")[1]
     [products] = [r for r in summary["routes"] if r["route"] == "products"]
     assert products["total"] == 3 and products["matched"] == 0
+    learned = summary["noise"]["products"]
+    assert learned["pairs"] >= 1 and set(learned["fields"]) == {"$.generated_at"}
 
 
 def test_a_faithful_candidate_matches_after_noise_removal_for_json_and_html(
