@@ -11,7 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from strangler.cli import main
+from tests.router.conftest import start_router, upstream
 from tests.scaffold.helpers import DATA
+
+__all__ = ["start_router", "upstream"]  # the router's fixtures, for the routes.sh test
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +23,7 @@ def shopco(tmp_path_factory) -> tuple[Path, str]:
     folder = tmp_path_factory.mktemp("demo")
     subprocess.run(
         [sys.executable, "-m", "strangler", "demo", "--exit", "--port", "0",
-         "--dir", str(folder), "--requests", "100"],
+         "--dir", str(folder)],
         check=True, capture_output=True, timeout=240, env={**os.environ, "NO_COLOR": "1"},
     )  # fmt: skip
     return folder / "analysis" / "report.json", f"sqlite:///{folder / 'shopco.db'}"

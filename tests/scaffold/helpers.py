@@ -53,7 +53,10 @@ def imported(folder: Path) -> Iterator[ModuleType]:
     """Import the generated package in this process; forget it afterwards."""
     sys.path.insert(0, str(folder.parent))
     try:
-        yield importlib.import_module(folder.name)
+        package = importlib.import_module(folder.name)
+        for module in ("api", "config", "db", "migrate", "models"):
+            importlib.import_module(f"{folder.name}.{module}")
+        yield package
     finally:
         sys.path.remove(str(folder.parent))
         for name in [n for n in sys.modules if n == folder.name or n.startswith(f"{folder.name}.")]:

@@ -46,6 +46,7 @@ def library(library_report, tmp_path_factory) -> dict[str, tuple[Path, dict]]:
 
 
 @pytest.mark.parametrize("table", TABLES)
+@pytest.mark.slow
 def test_each_generated_service_passes_its_tests_with_every_endpoint_an_expected_failure(
     library, table
 ) -> None:
@@ -111,6 +112,7 @@ def test_alembic_builds_the_tables_with_their_keys_nullability_and_indexes(
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_writing_an_endpoint_turns_its_expected_failure_into_a_pass(library, tmp_path) -> None:
     source, generated = library["loans"]
     folder = tmp_path / source.name
@@ -134,6 +136,7 @@ def test_writing_an_endpoint_turns_its_expected_failure_into_a_pass(library, tmp
     assert outcomes(written) == {"passed": 8, "xfailed": total - 1}
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_the_service_migrates_on_postgresql_and_its_tables_read_back_from_there(
     library, postgres, library_report, tmp_path
