@@ -156,3 +156,36 @@ def test_the_service_migrates_on_postgresql_and_its_tables_read_back_from_there(
     assert "amount: Mapped[Decimal] = mapped_column(sa.Numeric(8, 2), nullable=False)" in models
     result = run_pytest(folder)
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+@pytest.mark.postgres
+def test_a_live_postgresql_schema_gives_the_same_portable_types_as_its_ddl(
+    postgres, library_report, tmp_path
+) -> None:
+    url = postgres.create_database()
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(LIBRARY_DDL.read_text())
+    finally:
+        engine.dispose()
+    for table in ("members", "titles"):
+        context = context_of(library_report, table)
+        common = [f"db_{table}", "--context", context, "--report", str(library_report)]
+        from_db = generate_json(*common, "--db", url, "--out", str(tmp_path / f"db_{table}"))
+        from_ddl = generate_json(*common, "--schema", str(LIBRARY_DDL), "--dialect", "postgres",
+                                 "--out", str(tmp_path / f"ddl_{table}"))  # fmt: skip
+        assert from_db["tables"] == from_ddl["tables"]
+        db_models = (tmp_path / f"db_{table}" / "models.py").read_text()
+        ddl_models = (tmp_path / f"ddl_{table}" / "models.py").read_text()
+        # the same classes and columns, whichever way the schema was read
+        assert _columns(db_models) == _columns(ddl_models)
+    members = (tmp_path / "db_members" / "models.py").read_text()
+    assert "member_no: Mapped[uuid.UUID] = mapped_column(sa.Uuid(), primary_key=True" in members
+    assert "preferences: Mapped[Any | None] = mapped_column(sa.JSON(), nullable=True)" in members
+    readme = (tmp_path / "db_titles" / "README.md").read_text()
+    assert "expression index ix_titles_lower_title not generated" in readme
+
+
+def _columns(models: str) -> list[str]:
+    return [line.strip() for line in models.splitlines() if "mapped_column(" in line]
