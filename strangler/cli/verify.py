@@ -21,21 +21,22 @@ class BadInput(click.ClickException):
     exit_code = EXIT_BAD_INPUT
 
 
+def _recording_options(func: Any) -> Any:
+    """Add --requests, --har and --capture (recorded requests) to a command."""
+    for name, dest, text in (
+        ("--capture", "capture", "The router's capture file (`router serve --capture FILE`)."),
+        ("--har", "har", "A HAR file (browser or proxy export)."),
+        ("--requests", "requests_file",
+         'JSON Lines, one {"method", "path", "headers"?, "body"?} per line.'),
+    ):  # fmt: skip
+        func = click.option(name, dest, type=click.Path(dir_okay=False), help=text)(func)
+    return func
+
+
 @click.group("verify", invoke_without_command=True)
 @click.option("--legacy", help="The legacy side: a base URL or a registered upstream name.")
 @click.option("--candidate", help="The new side: a base URL or a registered upstream name.")
-@click.option(
-    "--requests",
-    "requests_file",
-    type=click.Path(dir_okay=False),
-    help='JSON Lines, one {"method", "path", "headers"?, "body"?} per line.',
-)
-@click.option("--har", type=click.Path(dir_okay=False), help="A HAR file (browser/proxy export).")
-@click.option(
-    "--capture",
-    type=click.Path(dir_okay=False),
-    help="The router's capture file (`router serve --capture FILE`).",
-)
+@_recording_options
 @click.option(
     "--from-shadow",
     "from_shadow",
@@ -359,14 +360,7 @@ class _progress:
     multiple=True,
     help="With --report: only these mismatch samples (1-based; repeatable).",
 )
-@click.option(
-    "--requests",
-    "requests_file",
-    type=click.Path(dir_okay=False),
-    help="Or recorded requests (JSON Lines) under the route.",
-)
-@click.option("--har", type=click.Path(dir_okay=False), help="Or a HAR file.")
-@click.option("--capture", type=click.Path(dir_okay=False), help="Or a router capture file.")
+@_recording_options
 @click.option(
     "--limit",
     type=click.IntRange(1),
