@@ -93,7 +93,7 @@ def test_a_timeout_fails_only_the_slow_request(shopco, tmp_path: Path) -> None:
 def test_the_html_report_is_one_static_page_with_fields_and_curl_lines(
     shopco, tmp_path: Path
 ) -> None:
-    legacy, candidate = shopco(), shopco(request_id_and_price)
+    legacy, candidate = shopco(with_request_id), shopco(request_id_and_price)
     requests = write_requests(tmp_path / "r.jsonl", READS)
     page = tmp_path / "report.html"
     result = run_verify(
@@ -105,3 +105,5 @@ def test_the_html_report_is_one_static_page_with_fields_and_curl_lines(
     assert "<script" not in html
     assert "/api/products/2" in html and "$.price_cents" in html
     assert f"curl -sS -X GET {candidate}/api/products/2" in html
+    assert "<td><code>$.request_id</code></td>" in html and "class='noise'>noise<" in html
+    assert "class='bad'>unexplained<" in html
