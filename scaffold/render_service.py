@@ -126,7 +126,7 @@ def render_contract_tests(
         '    pytest.mark.xfail(strict=True, reason="not written yet: the stub answers 501"),',
         "]",
         'BODIES = {"POST": {}, "PUT": {}, "PATCH": {}}',
-        f"SAFE = {SAFE!r}",
+        f"SAFE = ({', '.join(map(py, SAFE))})",
         "",
         "ENDPOINTS = [",
         *params,
