@@ -136,13 +136,8 @@ class Replayer:
         legacy, candidate = await asyncio.gather(
             self._send(self.config.legacy, request), self._send(self.config.candidate, request)
         )
-        failed = [
-            f"{side}: {r}"
-            for side, r in (("legacy", legacy), ("candidate", candidate))
-            if isinstance(r, str)
-        ]
         if isinstance(legacy, str) or isinstance(candidate, str):
-            return Outcome(request, route, _ok(legacy), _ok(candidate), error="; ".join(failed))
+            return _failed(request, route, legacy, candidate)
         rules = self.rules.for_route(route, request.method, request.path)
         if _identical(legacy, candidate, rules.header_names):
             return Outcome(request, route, legacy, candidate, IDENTICAL)
@@ -170,17 +165,15 @@ class Replayer:
     async def _write(self, request: Recorded, route: str) -> Outcome:
         """Send a write to each side in turn and compare the answers and the rows."""
         assert self.state is not None
-        before = await asyncio.to_thread(self.state.snapshot)
-        legacy = await self._send(self.config.legacy, request)
-        candidate = await self._send(self.config.candidate, request)
-        after = await asyncio.to_thread(self.state.snapshot)
+        try:
+            before = await asyncio.to_thread(self.state.snapshot)
+            legacy = await self._send(self.config.legacy, request)
+            candidate = await self._send(self.config.candidate, request)
+            after = await asyncio.to_thread(self.state.snapshot)
+        except Exception as exc:  # a database that stops answering fails this request only
+            return Outcome(request, route, error=f"state: {exc}")
         if isinstance(legacy, str) or isinstance(candidate, str):
-            failed = [
-                f"{side}: {r}"
-                for side, r in (("legacy", legacy), ("candidate", candidate))
-                if isinstance(r, str)
-            ]
-            return Outcome(request, route, _ok(legacy), _ok(candidate), error="; ".join(failed))
+            return _failed(request, route, legacy, candidate)
         rules = self.rules.for_route(route, request.method, request.path)
         result = compare(
             legacy, candidate, rules, route=route, method=request.method, path=request.path
@@ -215,6 +208,15 @@ def _identical(a: Response, b: Response, headers: tuple[str, ...]) -> bool:
         and a.body == b.body
         and all(a.header(h) == b.header(h) for h in headers)
     )
+
+
+def _failed(
+    request: Recorded, route: str, legacy: Response | str, candidate: Response | str
+) -> Outcome:
+    """An error outcome naming each side that gave no answer (its error is a string)."""
+    sides = (("legacy", legacy), ("candidate", candidate))
+    error = "; ".join(f"{side}: {r}" for side, r in sides if isinstance(r, str))
+    return Outcome(request, route, _ok(legacy), _ok(candidate), error=error)
 
 
 def _ok(value: Response | str) -> Response | None:
