@@ -84,9 +84,9 @@ def test_hook_and_plugin_install_and_pass_beside_the_newest_flask(
 
     strangler = str(venv / "bin" / "strangler")
     assert "analyze" in run(strangler, "--help")
+    source, sink = f"sqlite:///{tmp_path}/a.db", f"sqlite:///{tmp_path}/b.db"
     missing = subprocess.run(
-        [strangler, "cdc", "run", "--source", f"sqlite:///{tmp_path}/a.db"]
-        + ["--sink", f"sqlite:///{tmp_path}/b.db", "--once"],
+        [strangler, "cdc", "run", "--source", source, "--sink", sink, "--once"],
         capture_output=True,
         text=True,
     )
