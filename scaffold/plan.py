@@ -39,6 +39,7 @@ _TEMPLATED = {
     "tests/conftest.py": "conftest.py.tmpl",
     "tests/test_service.py": "test_service.py.tmpl",
     "README.md": "README.md.tmpl",
+    "requirements.txt": "requirements.txt.tmpl",
 }
 
 

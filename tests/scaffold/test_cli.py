@@ -43,7 +43,8 @@ def test_json_lists_every_generated_file_and_the_endpoints(library_report, tmp_p
     assert data["package"] == "lib_loans" and data["tables"] == ["fines", "loans"]
     for path in ("app.py", "api.py", "models.py", "alembic.ini", "migrations/env.py",
                  "migrations/versions/0001_initial.py", "cdc_mapping.toml", "routes.sh",
-                 "tests/test_contract.py", "tests/test_service.py", "README.md"):  # fmt: skip
+                 "tests/test_contract.py", "tests/test_service.py", "README.md",
+                 "requirements.txt"):  # fmt: skip
         assert path in data["files"]
     assert all((out / path).is_file() for path in data["files"])
     assert {"endpoint": "POST /loans", "handler": "post_loans", "route": "/loans"} in data[

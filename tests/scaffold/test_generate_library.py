@@ -6,6 +6,7 @@ attribution log with Spring-style `{id}` and Rails-style `:id` paths and a batch
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -51,7 +52,7 @@ def test_each_generated_service_passes_its_tests_with_every_endpoint_an_expected
     library, table
 ) -> None:
     folder, generated = library[table]
-    result = run_pytest(folder)
+    result = run_pytest(folder, "-p", "no:parity")  # as outside this repository
     assert result.returncode == 0, result.stdout[-3000:]
     expected = len(generated["endpoints"])
     assert outcomes(result) == {
@@ -70,6 +71,26 @@ def test_a_batch_job_in_the_context_is_skipped_and_said_so(library_report, tmp_p
         {"endpoint": "nightly-dunning", "reason": "not an HTTP endpoint (expected 'METHOD /path')"}
     ]
     assert "`nightly-dunning` skipped" in (folder / "README.md").read_text()
+
+
+def test_the_generated_code_imports_only_flask_sqlalchemy_alembic_and_pytest(library) -> None:
+    allowed = set(sys.stdlib_module_names) | {
+        "flask",
+        "werkzeug",
+        "sqlalchemy",
+        "alembic",
+        "pytest",
+    }
+    for folder, _ in library.values():
+        for path in folder.rglob("*.py"):
+            tree = ast.parse(path.read_text())
+            for node in ast.walk(tree):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                for name in names:
+                    assert name.split(".")[0] in allowed, f"{path}: imports {name}"
+            assert "importlib.import_module" not in path.read_text() or path.name == "env.py"
 
 
 def test_the_generated_code_passes_the_repositorys_linter(library) -> None:
