@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -20,12 +21,12 @@ def summary(report: dict[str, Any], console: Console, samples: int = 1) -> None:
         "rate",
         "skipped",
         "errors",
-        title=f"verify: {report['legacy']} (legacy) vs {report['candidate']} (candidate)",
+        title=escape(f"verify: {report['legacy']} (legacy) vs {report['candidate']} (candidate)"),
     )
     for r in report["routes"]:
         style = "red" if r["mismatched"] or r["errors"] else "green"
         table.add_row(
-            r["route"],
+            escape(r["route"]),
             str(r["compared"]),
             f"[{style}]{r['mismatched']}[/]",
             _pct(r["rate"]),
@@ -38,33 +39,34 @@ def summary(report: dict[str, Any], console: Console, samples: int = 1) -> None:
         noise = [f["path"] for f in r["fields"] if f["explained"]]
         if not bad and not r["errors"] and not noise:
             continue
-        console.print(f"[bold]{r['route']}[/]")
+        console.print(f"[bold]{escape(r['route'])}[/]")
         for f in bad:
-            console.print(
-                f"  {f['path']}: {f['mismatched']} of {r['compared']} ({_pct(f['rate'])})"
+            _line(
+                console, f"  {f['path']}: {f['mismatched']} of {r['compared']} ({_pct(f['rate'])})"
             )
         if noise:
-            console.print(
-                f"  [dim]noise (differs between two legacy answers): {', '.join(noise)}[/]"
-            )
+            _line(console, f"  noise (differs between two legacy answers): {', '.join(noise)}")
         for s in r["samples"][:samples] if bad or r["errors"] else ():
-            console.print(f"  [dim]{s['request']['method']} {s['request']['path']}[/]")
-            console.print(
-                "    " + (s.get("error") or s.get("diff", "")).replace("\n", "\n    "),
-                markup=False,
-                highlight=False,
-            )
-            console.print(f"    legacy:    {s['curl']['legacy']}", markup=False, highlight=False)
-            console.print(f"    candidate: {s['curl']['candidate']}", markup=False, highlight=False)
+            _line(console, f"  {s['request']['method']} {s['request']['path']}")
+            _line(console, "    " + (s.get("error") or s.get("diff", "")).replace("\n", "\n    "))
+            _line(console, f"    legacy:    {s['curl']['legacy']}")
+            _line(console, f"    candidate: {s['curl']['candidate']}")
+    bad_total = t["mismatched"] or t["errors"]
     verdict = (
-        "no unexplained mismatches"
-        if not (t["mismatched"] or t["errors"])
-        else (f"{t['mismatched']} unexplained mismatch(es), {t['errors']} error(s)")
+        f"{t['mismatched']} unexplained mismatch(es), {t['errors']} error(s)"
+        if bad_total
+        else "no unexplained mismatches"
     )
-    console.print(
-        f"{t['requests']} requests: {t['compared']} compared, {t['skipped']} skipped, "
-        f"{t['errors']} errors; {verdict}"
+    _line(
+        console,
+        f"{t['requests']} requests: {t['compared']} compared, {t['skipped']} "
+        f"skipped, {t['errors']} errors; {verdict}",
     )
+
+
+def _line(console: Console, text: str) -> None:
+    """Print as is: no markup, no colouring, never wrapped (curl lines stay copyable)."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def _pct(rate: float) -> str:
