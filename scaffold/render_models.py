@@ -9,7 +9,7 @@ import json
 import keyword
 import textwrap
 
-from scaffold.schema import ColumnSpec, IndexSpec, TableSpec
+from scaffold.schema import ColumnSpec, ForeignKeySpec, IndexSpec, TableSpec
 
 # annotation -> (module, name imported from it; "" for `import module`)
 _IMPORTS = {
@@ -103,11 +103,41 @@ def _type(column: ColumnSpec, table: TableSpec) -> str:
     return column.type
 
 
-def _constraints(table: TableSpec, indent: str) -> list[str]:
+# (table, key) pairs whose key refers to a table created after it
+Later = frozenset[tuple[str, ForeignKeySpec]]
+
+
+def later_keys(tables: tuple[TableSpec, ...]) -> Later:
+    """Foreign keys to a table created later: a cycle, so they are added after the tables."""
+    position = {t.name: i for i, t in enumerate(creation_order(tables))}
+    return frozenset(
+        (t.name, fk)
+        for t in tables
+        for fk in t.foreign_keys
+        if position.get(fk.ref_table, -1) > position[t.name]
+    )
+
+
+def key_name(table: str, fk: ForeignKeySpec) -> str:
+    return f"fk_{bare(table)}_{'_'.join(fk.columns)}_{bare(fk.ref_table)}"[:63]
+
+
+def _refs(fk: ForeignKeySpec) -> list[str]:
+    return [f"{bare(fk.ref_table)}.{c}" for c in fk.ref_columns]
+
+
+def _constraints(
+    table: TableSpec, indent: str, later: Later = frozenset(), skip: bool = False
+) -> list[str]:
+    """Table-level constraints; keys in `later` get `use_alter` (models) or are skipped."""
     lines = []
     for fk in table.foreign_keys:
-        refs = [f"{bare(fk.ref_table)}.{c}" for c in fk.ref_columns]
-        lines.append(f"{indent}sa.ForeignKeyConstraint({py_list(fk.columns)}, {py_list(refs)}),")
+        args = f"{py_list(fk.columns)}, {py_list(_refs(fk))}"
+        if (table.name, fk) in later:
+            if skip:
+                continue
+            args += f", name={py(key_name(table.name, fk))}, use_alter=True"
+        lines.append(f"{indent}sa.ForeignKeyConstraint({args}),")
     for unique in table.uniques:
         lines.append(f"{indent}sa.UniqueConstraint({py_args(unique)}),")
     return lines
@@ -138,8 +168,9 @@ def render_models(service: str, context: str, source: str, tables: tuple[TableSp
         "class Base(DeclarativeBase):",
         "    pass",
     ]
+    later = later_keys(tables)
     for table in creation_order(tables):
-        out += ["", ""] + (_mapped(table) if table.primary_key else _core(table))
+        out += ["", ""] + (_mapped(table, later) if table.primary_key else _core(table, later))
     return "\n".join(out) + "\n"
 
 
@@ -147,10 +178,12 @@ def _notes(table: TableSpec, indent: str) -> list[str]:
     return [f"{indent}# {note}" for note in table.notes]
 
 
-def _mapped(table: TableSpec) -> list[str]:
+def _mapped(table: TableSpec, later: Later) -> list[str]:
     lines = [f"class {class_name(table.name)}(Base):", *_notes(table, "    ")]
     lines.append(f"    __tablename__ = {py(bare(table.name))}")
-    table_args = _constraints(table, "        ") + [_index(ix, "        ") for ix in table.indexes]
+    table_args = _constraints(table, "        ", later) + [
+        _index(ix, "        ") for ix in table.indexes
+    ]
     if table_args:
         lines += ["    __table_args__ = (", *table_args, "    )"]
     lines.append("")
@@ -173,7 +206,7 @@ def _index(ix: IndexSpec, indent: str) -> str:
     return f"{indent}sa.Index({py(ix.name)}, {py_args(ix.columns)}{unique}),"
 
 
-def _core(table: TableSpec) -> list[str]:
+def _core(table: TableSpec, later: Later) -> list[str]:
     var = attribute(bare(table.name))
     lines = [
         f"# {table.name} has no primary key, so it is a plain Table (the ORM cannot map it,",
@@ -184,7 +217,7 @@ def _core(table: TableSpec) -> list[str]:
         "    Base.metadata,",
     ]
     lines += [_column(c, table, "    ") for c in table.columns]
-    lines += _constraints(table, "    ")
+    lines += _constraints(table, "    ", later)
     lines += [_index(ix, "    ") for ix in table.indexes]
     return [*lines, ")"]
 
@@ -198,20 +231,35 @@ def _column(column: ColumnSpec, table: TableSpec, indent: str) -> str:
 def render_migration(service: str, context: str, tables: tuple[TableSpec, ...]) -> str:
     """versions/0001_initial.py: create every table, its keys, constraints and indexes."""
     ordered = creation_order(tables)
+    later = later_keys(tables)
     up: list[str] = []
     for table in ordered:
         up.append(f"    op.create_table(\n        {py(bare(table.name))},")
         up += [_column(c, table, "        ") for c in table.columns]
         if table.primary_key:
             up.append(f"        sa.PrimaryKeyConstraint({py_args(table.primary_key)}),")
-        up += _constraints(table, "        ")
+        up += _constraints(table, "        ", later, skip=True)
         up.append("    )")
         for ix in table.indexes:
             up.append(
                 f"    op.create_index(\n        {py(ix.name)}, {py(bare(table.name))}, "
                 f"{py_list(ix.columns)}, unique={ix.unique}\n    )"
             )
+    # keys closing a cycle, once both tables exist (batch: SQLite rebuilds the table)
+    cycle = sorted(later, key=lambda k: (k[0], key_name(*k)))
+    for name, fk in cycle:
+        up += [
+            f"    with op.batch_alter_table({py(bare(name))}) as batch:",
+            f"        batch.create_foreign_key(\n            {py(key_name(name, fk))}, "
+            f"{py(bare(fk.ref_table))}, {py_list(fk.columns)}, "
+            f"{py_list(fk.ref_columns)}\n        )",
+        ]
     down: list[str] = []
+    for name, fk in cycle:
+        down += [
+            f"    with op.batch_alter_table({py(bare(name))}) as batch:",
+            f'        batch.drop_constraint({py(key_name(name, fk))}, type_="foreignkey")',
+        ]
     for table in reversed(ordered):
         down += [f"    op.drop_index({py(ix.name)}, table_name={py(bare(table.name))})"
                  for ix in table.indexes]  # fmt: skip

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+from alembic.autogenerate import compare_metadata
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
@@ -92,4 +94,37 @@ def test_the_migration_builds_the_tables_keys_and_indexes(tmp_path) -> None:
     assert schema.get_pk_constraint("order_lines")["constrained_columns"] == ["order_id", "line_no"]
     assert [i["name"] for i in schema.get_indexes("orders")] == ["ix_orders_customer"]
     assert schema.get_foreign_keys("order_lines")[0]["referred_table"] == "orders"
+    engine.dispose()
+
+
+def _pointing(name: str, other: str) -> TableSpec:
+    """A table with an id and a key to `other`."""
+    columns = (ColumnSpec("id", "sa.Integer()", "int", False),
+               ColumnSpec(f"{other}_id", "sa.Integer()", "int", True))  # fmt: skip
+    key = ForeignKeySpec((f"{other}_id",), other, ("id",))
+    return TableSpec(name, columns, primary_key=("id",), foreign_keys=(key,))
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_keys_forming_a_cycle_are_added_once_both_tables_exist(request, backend, tmp_path):
+    a, b = _pointing("a", "b"), _pointing("b", "a")
+    migration = render_migration("shop", "ab", (a, b))
+    assert (
+        'batch.create_foreign_key(\n            "fk_b_a_id_a", "a", ["a_id"], ["id"]' in migration
+    )
+    models = _load("scaffold_cycle_probe", render_models("shop", "ab", "x", (a, b)), tmp_path)
+    url = f"sqlite:///{tmp_path / 'cycle.db'}"
+    if backend == "postgres":
+        url = request.getfixturevalue("postgres").create_database()
+    engine = create_engine(url)
+    loaded = _load("scaffold_cycle_migration", migration, tmp_path)
+    with engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
+        loaded.upgrade()
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), models.Base.metadata) == []
+    with engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
+        loaded.downgrade()
+    assert inspect(engine).get_table_names() == []
     engine.dispose()
