@@ -11,6 +11,8 @@ COPY analysis analysis
 COPY cdc cdc
 COPY strangler strangler
 COPY strangler_settings strangler_settings
+COPY parity parity
+COPY scaffold scaffold
 COPY migrations migrations
 # Editable, so that migrations/ is found beside the packages.
 RUN pip install --no-cache-dir -e ".[all]"

@@ -1,7 +1,9 @@
 """HTTP errors with the monolith's one JSON shape: {"error": {code, message, details, request_id}}.
 
 The shape, the codes and the messages are part of the contract a service inherits from
-the endpoints it replaces, so they are the same as ShopCo's (monolith/errors.py).
+the endpoints it replaces, so they are the same as ShopCo's (monolith/errors.py). A copy
+on purpose, like validation.py's messages: a service never imports the monolith it
+replaces (it is deployed without it); tests/extracted compares the two on every endpoint.
 """
 
 from __future__ import annotations

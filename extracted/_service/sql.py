@@ -8,6 +8,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def service_metadata() -> sa.MetaData:
+    """A service's MetaData, naming constraints the same way on every backend (alembic)."""
+    return sa.MetaData(naming_convention=NAMING)
+
 
 def utcnow() -> datetime:
     """Naive UTC now: both backends store timestamps without a zone, as the monolith does."""

@@ -102,13 +102,15 @@ def _checked_tables(plan: SyncPlan, target: sa.MetaData) -> list[str]:
 def _set_up_capture(plan: SyncPlan, tables: list[str]) -> None:
     """Install the capture of `tables` (idempotent): triggers, or a publication."""
     from cdc.bootstrap import capture_from
+    from cdc.capture_pg import PgCapture
 
     capture = capture_from(plan.cdc_config(tables))
     try:
-        if plan.source_url.startswith("postgres"):
+        if isinstance(capture, PgCapture):
             # Full row images: the mapping drops key columns (stock_levels' id), so a
-            # delete must carry the columns the service keys its copy by.
-            capture.setup(tables, replica_identity_full=True, create_slot=False)  # type: ignore[call-arg]
+            # delete must carry the columns the service keys its copy by. The first run
+            # creates the slot and takes the initial snapshot in it.
+            capture.setup(tables, replica_identity_full=True, create_slot=False)
         else:
             capture.setup(tables)
     finally:

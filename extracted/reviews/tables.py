@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "pk": "pk_%(table_name)s",
-}
-metadata = sa.MetaData(naming_convention=NAMING)
+from extracted._service.sql import service_metadata
+
+metadata = service_metadata()
 
 reviews = sa.Table(
     "reviews", metadata,

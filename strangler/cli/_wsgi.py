@@ -22,6 +22,10 @@ workers_opt = click.option(
 def serve_app(factory: Callable[[], Any], host: str, port: int, workers: int, banner: str) -> None:
     """Serve the app `factory` builds until Ctrl-C / SIGTERM; `banner` gets the URL."""
     if workers > 1:
+        if port == 0:
+            raise click.UsageError(
+                "--workers N > 1 needs a fixed --port (gunicorn's workers share it)"
+            )
         _gunicorn(factory, host, port, workers, banner)
         return
     from werkzeug.serving import make_server

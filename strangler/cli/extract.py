@@ -87,9 +87,11 @@ def serve(name: str, host: str | None, port: int | None, workers: int) -> None:
     config = _config(name, host=host, port=port)
     with _errors():
         module.SPEC.migrations.require_migrated(config.database_url)
-        module.create_app(config)  # fails now, in one line, on a bad mapping file
+        first = module.create_app(config)  # fails now, in one line, on a bad mapping file
     banner = f"{name} listening on {{url}} ({{workers}} worker(s))"
-    serve_app(lambda: module.create_app(config), config.host, config.port, workers, banner)
+    # One process serves the app built above; gunicorn's workers each build their own.
+    factory = (lambda: first) if workers == 1 else (lambda: module.create_app(config))
+    serve_app(factory, config.host, config.port, workers, banner)
 
 
 @extract.command(short_help="Fill a service's database from the monolith by CDC, then stream.")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from strangler.cli._common import print_json, user_errors
+from strangler.cli._wsgi import serve_app, workers_opt
 from strangler.settings import ConfigError
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def monolith() -> None:
     """
 
 
-@monolith.command(short_help="Serve ShopCo over HTTP (werkzeug, threaded).")
+@monolith.command(short_help="Serve ShopCo over HTTP (werkzeug, or gunicorn with --workers).")
 @click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
 @click.option(
     "--port", type=int, default=None, help="Port (default $PORT or 5000; 0 picks a free one)."
@@ -49,14 +50,13 @@ def monolith() -> None:
     default=None,
     help="Append every SQL statement, tagged with its endpoint, to this JSON Lines file.",
 )
-def serve(host: str | None, port: int | None, sql_log: str | None) -> None:
-    """Serve ShopCo with werkzeug's threaded WSGI server (one thread per request).
+@workers_opt
+def serve(host: str | None, port: int | None, sql_log: str | None, workers: int) -> None:
+    """Serve ShopCo with werkzeug's threaded WSGI server, or gunicorn with --workers N.
 
     The database must be migrated first (`strangler monolith migrate`). Stop with Ctrl-C.
     """
-    import logging
-
-    from werkzeug.serving import make_server
+    from sqlalchemy.engine import make_url
 
     from monolith.app import create_app
     from monolith.migrate import require_migrated
@@ -64,30 +64,14 @@ def serve(host: str | None, port: int | None, sql_log: str | None) -> None:
     with _errors():
         config = _config(host=host, port=port, sql_log=sql_log)
         require_migrated(config.database_url)
-        app = create_app(config)
-        # ShopCo logs each request as one JSON line; werkzeug's access log would repeat it.
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        try:
-            server = make_server(config.host, config.port, app, threaded=True)
-        except OSError as exc:
-            raise click.ClickException(
-                f"cannot listen on {config.host}:{config.port}: {exc.strerror}"
-            ) from exc
-    from sqlalchemy.engine import make_url
-
+        first = create_app(config)  # configuration mistakes fail here, in one line
     database = make_url(config.database_url).render_as_string(hide_password=True)
-    click.echo(
-        f"ShopCo listening on http://{config.host}:{server.server_port} (database {database})"
-    )
+    banner = f"ShopCo listening on {{url}} (database {database}, {{workers}} worker(s))"
     if config.sql_log:
-        click.echo(f"SQL attribution log: {config.sql_log}")
-    sys.stdout.flush()
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        click.echo("stopped")
-    finally:
-        server.server_close()
+        banner += f"\nSQL attribution log: {config.sql_log}"
+    # One process serves the app built above; gunicorn's workers each build their own.
+    factory = (lambda: first) if workers == 1 else (lambda: create_app(config))
+    serve_app(factory, config.host, config.port, workers, banner)
 
 
 @monolith.command(short_help="Upgrade the database to the newest schema (alembic).")

@@ -197,3 +197,12 @@ def test_sync_once_fills_the_service_and_makes_it_ready(tmp_path, monolith_url):
     client = create_app(_config(url)).test_client()
     assert client.get("/ready").status_code == 200
     assert client.get("/api/products").get_json()["total"] == 200
+
+
+def test_gunicorn_workers_need_a_fixed_port(tmp_path):
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    SPEC.migrations.upgrade(url)
+    done = _cli("extract", "serve", "catalog", "--port", "0", "--workers", "2",
+                env_url=url, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 2
+    assert "--workers N > 1 needs a fixed --port" in done.stderr

@@ -59,6 +59,31 @@ def mismatches(name: str, monolith_url: str, service_url: str) -> dict[str, str]
     return differ
 
 
+def traffic_while_syncing(monolith_url: str, plans: list[SyncPlan], requests: int) -> None:
+    """Drive ShopCo's traffic while a sync worker per plan streams; then catch them all up."""
+    stop = threading.Event()
+    workers = [
+        threading.Thread(
+            target=run_sync, args=(plan, service_module(plan.service).SPEC.metadata, stop)
+        )
+        for plan in plans
+    ]
+    for worker in workers:
+        worker.start()
+    app = create_monolith(MonolithConfig(database_url=monolith_url, log_level="WARNING"))
+    try:
+        with serving(app) as base_url:
+            summary = run_traffic(base_url, requests=requests, seed=5)
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(120)
+        app.extensions["shopco"].engine.dispose()
+    assert summary.ok, summary.as_dict()["error_samples"]
+    for plan in plans:  # whatever a stopped worker had not applied yet
+        run_sync(plan, service_module(plan.service).SPEC.metadata, threading.Event(), once=True)
+
+
 @pytest.mark.parametrize("name", ["catalog", "reviews"])
 def test_the_initial_snapshot_fills_every_mapped_table(name, monolith_url, new_database, tmp_path):
     synced = synced_service(name, monolith_url, new_database, tmp_path)
@@ -73,20 +98,7 @@ def test_changes_stream_into_the_service_while_the_monolith_takes_traffic(
     name, monolith_url, new_database, tmp_path
 ):
     synced = synced_service(name, monolith_url, new_database, tmp_path)
-    stop = threading.Event()
-    spec = service_module(name).SPEC
-    worker = threading.Thread(target=run_sync, args=(synced.plan, spec.metadata, stop))
-    worker.start()
-    app = create_monolith(MonolithConfig(database_url=monolith_url, log_level="WARNING"))
-    try:
-        with serving(app) as base_url:
-            summary = run_traffic(base_url, requests=200, seed=5)
-    finally:
-        stop.set()
-        worker.join(60)
-        app.extensions["shopco"].engine.dispose()
-    assert summary.ok, summary.as_dict()["error_samples"]
-    synced.sync_once()  # whatever the stopped worker had not applied yet
+    traffic_while_syncing(monolith_url, [synced.plan], requests=200)
     assert mismatches(name, monolith_url, synced.url) == {}
 
 
@@ -98,30 +110,13 @@ def test_both_services_sync_from_one_postgres_monolith_through_kafka_at_once(
     monolith_url, new_database, tmp_path, kafka
 ):
     """As docker-compose runs them: one CDC worker per service, each with its own slot."""
-    plans = {}
+    plans = []
     for name in ("catalog", "reviews"):
         url = new_database(name)
         spec = service_module(name).SPEC
         spec.migrations.upgrade(url)
-        plans[name] = SyncPlan(name, monolith_url, url, str(spec.default_mapping),
-                               f"kafka:{kafka.bootstrap}", name)  # fmt: skip
-    stop = threading.Event()
-    workers = [
-        threading.Thread(target=run_sync, args=(plan, service_module(n).SPEC.metadata, stop))
-        for n, plan in plans.items()
-    ]
-    for worker in workers:
-        worker.start()
-    app = create_monolith(MonolithConfig(database_url=monolith_url, log_level="WARNING"))
-    try:
-        with serving(app) as base_url:
-            summary = run_traffic(base_url, requests=150, seed=9)
-    finally:
-        stop.set()
-        for worker in workers:
-            worker.join(120)
-        app.extensions["shopco"].engine.dispose()
-    assert summary.ok, summary.as_dict()["error_samples"]
-    for name, plan in plans.items():
-        run_sync(plan, service_module(name).SPEC.metadata, threading.Event(), once=True)
-        assert mismatches(name, monolith_url, plan.target_url) == {}, name
+        plans.append(SyncPlan(name, monolith_url, url, str(spec.default_mapping),
+                              f"kafka:{kafka.bootstrap}", name))  # fmt: skip
+    traffic_while_syncing(monolith_url, plans, requests=150)
+    for plan in plans:
+        assert mismatches(plan.service, monolith_url, plan.target_url) == {}, plan.service
