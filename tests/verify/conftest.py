@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +74,7 @@ def seeded_shopco(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def shopco(seeded_shopco: Path, tmp_path: Path) -> Callable[..., Any]:
+def shopco(seeded_shopco: Path, tmp_path: Path) -> Iterator[Callable[..., Any]]:
     """Serve a fresh copy of the seeded ShopCo, optionally changed: yields its base URL."""
     stack = contextlib.ExitStack()
     made = [0]
@@ -85,7 +85,7 @@ def shopco(seeded_shopco: Path, tmp_path: Path) -> Callable[..., Any]:
         shutil.copy(seeded_shopco, copy)
         app = create_app(MonolithConfig(database_url=f"sqlite:///{copy}", log_level="WARNING"))
         if change is not None:
-            app.wsgi_app = Changed(app.wsgi_app, change)  # type: ignore[method-assign]
+            app.wsgi_app = Changed(app.wsgi_app, change)  # type: ignore[method-assign,assignment]
         url = stack.enter_context(serving(app))
         start.databases[url] = copy  # type: ignore[attr-defined]
         return url

@@ -56,7 +56,7 @@ def test_the_catalog_service_answers_a_traffic_run_like_the_monolith(
     throwaway = tmp_path / "throwaway.db"
     shutil.copy(seeded_shopco, throwaway)
     app = create_app(MonolithConfig(database_url=f"sqlite:///{throwaway}", log_level="WARNING"))
-    app.wsgi_app = Recorder(app.wsgi_app, recorded)  # type: ignore[method-assign]
+    app.wsgi_app = Recorder(app.wsgi_app, recorded)  # type: ignore[method-assign,assignment]
     with serving(app) as url:
         summary = run_traffic(url, requests=300, seed=3)
     assert summary.server_errors == summary.transport_errors == 0

@@ -6,9 +6,18 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from tests.verify.conftest import route_of, run_verify, verify_json, write_requests
+import pytest
+import sqlalchemy as sa
 
-WRITES = [
+from monolith.app import create_app
+from monolith.config import MonolithConfig
+from monolith.db import make_engine
+from monolith.migrate import upgrade
+from monolith.seed import seed
+from tests.monolith.live_server import serving
+from tests.verify.conftest import Changed, route_of, run_verify, verify_json, write_requests
+
+WRITES: list[dict[str, Any]] = [
     {"method": "POST", "path": "/api/categories", "body": {"name": "Verify Garden Tools"}},
     {"method": "GET", "path": "/api/categories?page=1"},
     {
@@ -108,3 +117,46 @@ def test_writes_state_needs_both_databases_and_a_mapping(shopco, tmp_path: Path)
         str(tmp_path / "m.toml"),
     )
     assert out.exit_code == 2 and "the legacy database has no table 'nope'" in out.output
+
+
+@pytest.mark.postgres
+def test_writes_state_on_postgresql_names_the_row_a_write_left_different(
+    postgres, tmp_path: Path
+) -> None:
+    urls = [postgres.create_database() for _ in range(2)]
+    for url in urls:
+        upgrade(url)
+        engine = make_engine(url)
+        seed(engine, scale=1)
+        engine.dispose()
+
+    def astray(method: str, path: str, status: int, body: Any) -> tuple[int, Any]:
+        if method == "PATCH":
+            engine = sa.create_engine(urls[1])
+            with engine.begin() as conn:
+                conn.execute(sa.text("UPDATE products SET description = 'x' WHERE id = 3"))
+            engine.dispose()
+        return status, body
+
+    apps = [create_app(MonolithConfig(database_url=u, log_level="WARNING")) for u in urls]
+    apps[1].wsgi_app = Changed(apps[1].wsgi_app, astray)  # type: ignore[method-assign,assignment]
+    (tmp_path / "mapping.toml").write_text(MAPPING, encoding="utf-8")
+    (tmp_path / "rules.toml").write_text('[defaults]\nignore = ["created_at"]\n', encoding="utf-8")
+    requests = write_requests(tmp_path / "r.jsonl", WRITES)
+    with serving(apps[0]) as legacy, serving(apps[1]) as candidate:
+        code, report = verify_json(
+            *("--legacy", legacy, "--candidate", candidate, "--requests", requests),
+            *("--rules", str(tmp_path / "rules.toml"), "--writes", "state"),
+            *("--legacy-db", urls[0], "--candidate-db", urls[1]),
+            *("--mapping", str(tmp_path / "mapping.toml")),
+            *("--state-ignore", "created_at", "--state-ignore", "prices.valid_from"),
+        )
+    for app in apps:
+        app.extensions["shopco"].engine.dispose()
+    assert code == 1
+    bad = [
+        (r["route"], [f["path"] for f in r["fields"]]) for r in report["routes"] if r["mismatched"]
+    ]
+    assert bad == [("/api/products/3", ["$state.products.description"])]
+    (state,) = route_of(report, "/api/products/3")["samples"][0]["state"]
+    assert state["key"] == {"id": 3} and state["candidate"] == "x"
