@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import sqlalchemy as sa
 
@@ -31,9 +33,9 @@ def test_a_mismatch_rate_above_the_threshold_is_refused_with_both_numbers() -> N
 
 
 def test_the_candidate_error_rate_may_exceed_the_monolith_s_only_by_the_margin() -> None:
-    base = {"comparisons": 500, "candidate_requests": 500, "monolith_requests": 500}
-    assert failing(Evidence(**base, candidate_errors=10, monolith_errors=5)) == []
-    assert failing(Evidence(**base, candidate_errors=11, monolith_errors=0)) == [
+    base = Evidence(comparisons=500, candidate_requests=500, monolith_requests=500)
+    assert failing(replace(base, candidate_errors=10, monolith_errors=5)) == []
+    assert failing(replace(base, candidate_errors=11, monolith_errors=0)) == [
         "candidate error rate 2.20 % vs monolith 0.00 % (margin 1.00 %)"
     ]
 
