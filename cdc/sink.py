@@ -105,13 +105,25 @@ class Sink:
         with self.engine.begin() as conn:
             applied = state.load_applied(conn, self.pipeline)
             try:
-                with conn.begin_nested():
-                    result, changed = self._run(conn, records, applied, careful=False)
+                result, changed = self._bulk(conn, records, applied)
             except _DB_ERRORS:
+                # Once more in bulk: another sink (worker) may have created a target table
+                # or a stats row at the same moment, which exists now. Then row by row.
                 self.targets.forget()
-                result, changed = self._run(conn, records, applied, careful=True)
+                try:
+                    result, changed = self._bulk(conn, records, applied)
+                except _DB_ERRORS:
+                    self.targets.forget()
+                    result, changed = self._run(conn, records, applied, careful=True)
             state.save_applied(conn, self.pipeline, changed)
         return result
+
+    def _bulk(
+        self, conn: Connection, records: Sequence[Record],
+        applied: dict[tuple[str, int], state.PartitionState],
+    ) -> tuple[ApplyResult, dict[tuple[str, int], state.PartitionState]]:  # fmt: skip
+        with conn.begin_nested():
+            return self._run(conn, records, applied, careful=False)
 
     def _run(
         self, conn: Connection, records: Sequence[Record],
