@@ -21,6 +21,7 @@ class AnalyzeSettings:
     resolution: float | None = None
     one_context_share: float = ONE_CONTEXT_SHARE
     max_examples: int = 5
+    jobs: int = 0  # processes reading a large PostgreSQL log; 0: one per CPU core
     pg_log_prefix: str = DEFAULT_PREFIX
     pg_attribute_by: str = "a"
 
@@ -31,6 +32,8 @@ class AnalyzeSettings:
             raise ValueError(
                 f"[analyze] one_context_share must be in (0, 1], got {self.one_context_share}"
             )
+        if self.jobs < 0:
+            raise ValueError(f"[analyze] jobs must be >= 0 (0: every core), got {self.jobs}")
         if self.max_examples < 0:
             raise ValueError(f"[analyze] max_examples must be >= 0, got {self.max_examples}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,7 @@ class Inputs:
     resolution: float | None = _DEFAULTS.resolution  # None: the mode's default
     one_context_share: float = _DEFAULTS.one_context_share
     max_examples: int = _DEFAULTS.max_examples
+    jobs: int = _DEFAULTS.jobs  # 0: one per CPU core
 
     def has_workload(self) -> bool:
         return bool(self.logs or self.sql_dirs or self.pg_logs or self.pg_stat_statements)
@@ -160,7 +162,8 @@ def _read_workload_sources(
     for folder in inputs.sql_dirs:
         read_sql_dir(folder, builder, dialect)
     for pg_log in inputs.pg_logs:
-        read_pg_log(pg_log, builder, inputs.pg_log_prefix, inputs.pg_attribute_by)
+        jobs = inputs.jobs or os.cpu_count() or 1
+        read_pg_log(pg_log, builder, inputs.pg_log_prefix, inputs.pg_attribute_by, jobs)
     for export in inputs.pg_stat_statements:
         read_pg_stat_statements(export, builder)
 

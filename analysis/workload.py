@@ -13,7 +13,7 @@ Progress = Callable[[int], None]
 # Raw statement text -> fingerprint. Drivers send the same text again and again (their
 # placeholders keep it constant), so most lines cost one dict lookup. Bounded so that
 # logs with inlined literals cannot grow it without end.
-_CACHE_LIMIT = 200_000
+CACHE_LIMIT = 200_000
 
 
 class WorkloadBuilder:
@@ -40,13 +40,24 @@ class WorkloadBuilder:
 
     def fingerprint_of(self, sql: str, source: str = "") -> str:
         """Fingerprint `sql`, remember it in `cache`, keep the first text of each shape."""
-        if len(self.cache) >= _CACHE_LIMIT:
+        if len(self.cache) >= CACHE_LIMIT:
             self.cache.clear()
         fp = self.cache[sql] = fingerprint(sql)
         if fp not in self.samples:
             self.samples[fp] = sql
             self.sources[fp] = source
         return fp
+
+    def merge(
+        self, counts: Counter[tuple[str, str]], samples: dict[str, str], sources: dict[str, str]
+    ) -> None:
+        """Add counts a reader made on its own (another process), keeping first samples."""
+        self.counts.update(counts)
+        self.total += sum(counts.values())
+        for fp, sql in samples.items():
+            if fp not in self.samples:
+                self.samples[fp] = sql
+                self.sources[fp] = sources.get(fp, "")
 
     def reject(self, where: str, reason: str) -> None:
         """Count a malformed input line; keep the first few as examples."""

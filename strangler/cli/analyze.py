@@ -103,6 +103,12 @@ Examples:
     "[default: 1.5 with a workload, 0.25 schema only].",
 )
 @click.option(
+    "--jobs",
+    type=int,
+    default=None,
+    help="Processes reading a large --pg-log (0: one per CPU core) [default: 0].",
+)
+@click.option(
     "--one-context-share",
     type=float,
     default=None,
@@ -131,6 +137,7 @@ def analyze(as_json: bool, out: Path, **options: Any) -> None:
             seed=options["seed"],
             resolution=options["resolution"],
             one_context_share=options["one_context_share"],
+            jobs=options["jobs"],
             pg_log_prefix=options["pg_log_prefix"],
             pg_attribute_by=options["pg_attribute_by"],
         )
@@ -149,6 +156,7 @@ def analyze(as_json: bool, out: Path, **options: Any) -> None:
             seed=settings.seed,
             resolution=settings.resolution,
             one_context_share=settings.one_context_share,
+            jobs=settings.jobs,
             max_examples=settings.max_examples,
         )
         with _progress() as progress:
