@@ -19,6 +19,7 @@ _PARAM = re.compile(
     r"|\{(?P<brace>\w+)(?::[^}]*)?\}|:(?P<colon>\w+))$"
 )
 _LITERAL = re.compile(r"^[A-Za-z0-9._~!$&'()+,;=@%-]+$")
+PROBES = ("/health", "/ready")  # every generated service answers these itself
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,9 @@ def parse_endpoints(keys: list[str]) -> tuple[tuple[Endpoint, ...], tuple[Skippe
         parsed = parse_endpoint(key)
         if isinstance(parsed, Skipped):
             skipped.append(parsed)
+            continue
+        if parsed.rule in PROBES:
+            skipped.append(Skipped(key, "the service's own probe answers this path"))
             continue
         name, n = parsed.handler, 2
         while name in used:

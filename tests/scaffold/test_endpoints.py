@@ -38,3 +38,9 @@ def test_handler_names_stay_unique() -> None:
 def test_endpoints_are_ordered_by_path_then_method() -> None:
     endpoints, _ = parse_endpoints(["POST /b", "GET /b", "GET /a"])
     assert [e.key for e in endpoints] == ["GET /a", "GET /b", "POST /b"]
+
+
+def test_the_services_own_probe_paths_get_no_stub() -> None:
+    endpoints, skipped = parse_endpoints(["GET /health", "GET /ready", "GET /healthz"])
+    assert [e.key for e in endpoints] == ["GET /healthz"]
+    assert [s.reason for s in skipped] == ["the service's own probe answers this path"] * 2
