@@ -28,7 +28,8 @@ from strangler.cli.cdc_common import (
 
 if TYPE_CHECKING:
     from cdc.bootstrap import AnyCapture
-    from cdc.pipeline import Pipeline
+    from cdc.metrics import Metrics
+    from cdc.pipeline import Pipeline, Progress
 
 
 def _stop_on_sigterm() -> threading.Event:
@@ -195,7 +196,7 @@ def run(
         )
 
 
-def _metrics(port: int | None) -> Any:
+def _metrics(port: int | None) -> Metrics | None:
     if port is None:
         return None
     from cdc.errors import CdcError
@@ -211,13 +212,13 @@ def _metrics(port: int | None) -> Any:
 
 def _run_loop(
     flow: Pipeline, capture: AnyCapture | None, stop: threading.Event, once: bool, idle_s: float,
-    metrics: Any,
-) -> Any:  # fmt: skip
+    metrics: Metrics | None,
+) -> Progress:  # fmt: skip
     observe = metrics.observe if metrics is not None else None
     if capture is None:
         return flow.run(stop, idle_sleep_s=idle_s, until_idle=once, on_apply=observe)
 
-    def on_capture(progress: Any) -> None:
+    def on_capture(progress: Progress) -> None:
         update(progress)
         if observe is not None:
             observe(progress)
