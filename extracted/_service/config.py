@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,10 +66,20 @@ def load_config(
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> ServiceConfig:
-    """Build the config of service `name` from strangler.toml and the environment."""
+    """Build the config of service `name` from strangler.toml and the environment.
+
+    A bundled service listens on its own default port (catalog 5001, reviews 5002), so
+    they run side by side without flags.
+    """
+    from extracted._service.registry import PORTS
+
+    environ = os.environ if environ is None else environ
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
-    if "name" in given or (environ or {}).get(env_prefix(name) + "NAME"):
+    if "name" in given or environ.get(env_prefix(name) + "NAME"):
         raise settings.ConfigError(f"[{name}] name is fixed by the service and cannot be set")
+    port_set = "port" in given or env_prefix(name) + "PORT" in environ
+    if not port_set and "port" not in settings.read_section(name) and name in PORTS:
+        given["port"] = PORTS[name]
     config = settings.load(
         ServiceConfig,
         section=name,

@@ -10,6 +10,9 @@ SERVICES: dict[str, str] = {
     "reviews": "extracted.reviews.app",
 }
 
+# Where each listens by default (docker-compose uses the same).
+PORTS: dict[str, int] = {"catalog": 5001, "reviews": 5002}
+
 
 def service_module(name: str) -> ModuleType:
     """Return the app module of service `name` (it has SPEC and create_app)."""

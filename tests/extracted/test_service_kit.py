@@ -206,3 +206,12 @@ def test_gunicorn_workers_need_a_fixed_port(tmp_path):
                 env_url=url, cwd=tmp_path)  # fmt: skip
     assert done.returncode == 2
     assert "--workers N > 1 needs a fixed --port" in done.stderr
+
+
+def test_each_bundled_service_has_its_own_default_port_and_settings_override_it():
+    from extracted._service.config import load_config
+
+    assert load_config("catalog", environ={}).port == 5001
+    assert load_config("reviews", environ={}).port == 5002
+    assert load_config("reviews", environ={"STRANGLER_REVIEWS_PORT": "7000"}).port == 7000
+    assert load_config("reviews", environ={}, overrides={"port": 7001}).port == 7001
