@@ -44,8 +44,9 @@ def route_from_dict(data: Mapping[str, Any]) -> Route:
     for key in ("id", "path", "target", "mode", "sticky"):
         if key in values and not isinstance(values[key], str):
             raise ValidationError(f"route field {key!r} must be a string")
-    if "percent" in values:
-        values["percent"] = _number("percent", values["percent"])
+    for key in ("percent", "hold"):
+        if key in values:
+            values[key] = _number(key, values[key])
     if "fallback" in values and not isinstance(values["fallback"], bool):
         raise ValidationError("route field 'fallback' must be true or false")
     try:

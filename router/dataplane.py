@@ -7,6 +7,8 @@ with even when a new version is published meanwhile (publishing is one reference
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import threading
 import time
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
 
 Headers = list[tuple[bytes, bytes]]
 RETRY_STATUSES = frozenset({502, 503, 504})
+HOLD_POLL_S = 0.005  # a held write sees the releasing table within this
+HELD_HEADER = b"x-strangler-held-ms"
 
 
 @dataclass(frozen=True)
@@ -97,11 +101,36 @@ class DataPlane:
         table = self.table  # the table this request finishes on
         started = self.clock()
         lowered = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in inc.headers}
-        decision = decide(Request(inc.method, inc.target, lowered, inc.client), table)
+        request = Request(inc.method, inc.target, lowered, inc.client)
+        decision = decide(request, table)
+        held = None
+        if decision.hold > 0:  # a write to a route being handed over: park it
+            table, decision = await self._held(request, table, decision)
+            held = self.clock() - started
         headers, request_id = forward.request_headers(inc.headers, inc.client, inc.scheme)
         out = await self._answer(inc, headers, request_id, decision, table)
+        if held is not None:  # how long the write waited, for the handover's figures
+            tag = (HELD_HEADER, str(round(held * 1000, 1)).encode())
+            out = dataclasses.replace(out, headers=[*out.headers, tag])
         self.count(decision, out, self.clock() - started)
         return out
+
+    async def _held(
+        self, request: Request, table: RouteTable, decision: Decision
+    ) -> tuple[RouteTable, Decision]:
+        """Wait until a published table lifts the hold, or the hold times out.
+
+        Either way the request goes where the table current at release says.
+        """
+        deadline = self.clock() + decision.hold
+        while self.clock() < deadline:
+            await asyncio.sleep(HOLD_POLL_S)
+            if self.table is not table:
+                table = self.table
+                decision = decide(request, table)
+                if decision.hold == 0:
+                    return table, decision
+        return self.table, dataclasses.replace(decide(request, self.table), hold=0.0)
 
     async def _answer(
         self, inc: Incoming, headers: Headers, request_id: str, d: Decision, table: RouteTable

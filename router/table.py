@@ -21,6 +21,8 @@ from router.errors import ValidationError
 
 MODES = ("monolith", "shadow", "canary", "service")
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+SAFE = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})  # reads: never held
+MAX_HOLD = 60.0
 DEFAULT_ROUTE = "default"
 MONOLITH = "monolith"
 FORCE_HEADER = "x-strangler-force"
@@ -57,6 +59,9 @@ class Route:
     sticky: str = "client"  # "client", "header:NAME" or "cookie:NAME"
     fallback: bool = True
     shadow_methods: tuple[str, ...] = ("GET", "HEAD")
+    # > 0: new write (non-SAFE) requests wait up to this many seconds for a table
+    # without the hold, then go where the table current at release says (a handover)
+    hold: float = 0.0
 
     @cached_property
     def template(self) -> tpl.Template:
@@ -129,6 +134,7 @@ class Decision:
     fallback: str | None = None  # upstream to retry on when the target fails
     reason: str = ""
     params: Mapping[str, str] = field(default_factory=dict)
+    hold: float = 0.0  # seconds the data plane may park this request (a held write)
 
 
 def decide(request: Request, table: RouteTable) -> Decision:
@@ -156,7 +162,8 @@ def _header_matches(route: Route, headers: Mapping[str, str]) -> bool:
 
 def _decide_route(route: Route, req: Request, method: str, params: dict[str, str]) -> Decision:
     fallback = MONOLITH if route.fallback and method in IDEMPOTENT else None
-    base = Decision(route.id, route.mode, MONOLITH, params=params)
+    hold = route.hold if method not in SAFE else 0.0
+    base = Decision(route.id, route.mode, MONOLITH, params=params, hold=hold)
     if route.mode == "monolith":
         return dataclasses.replace(base, reason="off")
     if route.mode == "shadow":
@@ -241,6 +248,8 @@ def _check_route(r: Route, upstreams: set[str]) -> None:
         raise ValidationError(f"route {r.id!r}: mode {r.mode!r} is not one of {', '.join(MODES)}")
     if isinstance(r.percent, bool) or not 0 <= float(r.percent) <= 100:
         raise ValidationError(f"route {r.id!r}: percent {r.percent!r} is outside 0-100")
+    if isinstance(r.hold, bool) or not 0 <= float(r.hold) <= MAX_HOLD:
+        raise ValidationError(f"route {r.id!r}: hold {r.hold!r} is outside 0-{MAX_HOLD:g} seconds")
     for m in (*r.methods, *r.shadow_methods):
         if not _METHOD.match(m):
             raise ValidationError(f"route {r.id!r}: {m!r} is not an upper-case HTTP method")

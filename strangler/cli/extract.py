@@ -20,7 +20,10 @@ from strangler.cli._wsgi import serve_app, workers_opt
 from strangler.settings import ConfigError
 
 # Sub-commands living in other modules, added when present (module:attribute).
-PLUGGED = ("strangler.cli.extract_scaffold:scaffold",)
+PLUGGED = (
+    "strangler.cli.extract_scaffold:scaffold",
+    "strangler.cli.extract_handover:handover",
+)
 
 
 def _errors() -> contextlib.AbstractContextManager[None]:
@@ -101,7 +104,13 @@ def serve(name: str, host: str | None, port: int | None, workers: int) -> None:
     "--transport", help="embedded:PATH or kafka:HOST:PORT (default [NAME] cdc_transport)."
 )
 @click.option("--once", is_flag=True, help="Stop once the initial snapshot is applied.")
-def sync(name: str, source: str | None, transport: str | None, once: bool) -> None:
+@click.option(
+    "--directed",
+    is_flag=True,
+    help="Run CDC in the direction `extract handover` stores (forward, or reverse for the "
+    "owned tables once handed over); state in $STRANGLER_HANDOVER_STATE.",
+)
+def sync(name: str, source: str | None, transport: str | None, once: bool, directed: bool) -> None:
     """Capture the monolith's tables named in NAME's mapping and apply them to its database.
 
     The first run takes the initial snapshot; once it is applied, `/ready` of the service
@@ -110,6 +119,15 @@ def sync(name: str, source: str | None, transport: str | None, once: bool) -> No
     """
     from extracted._service.sync import SyncPlan, run_sync
 
+    if directed:
+        import os
+
+        from strangler.cli.extract_handover import run_directed_sync
+
+        state = os.environ.get("STRANGLER_HANDOVER_STATE", "sqlite:///var/handover.db")
+        with _errors():
+            run_directed_sync(name, source, transport, state)
+        return
     module = _service(name)
     config = _config(name, cdc_source=source, cdc_transport=transport)
     if not config.cdc_source:

@@ -1,0 +1,217 @@
+"""CDC for a handover: the two pipelines of a context, positions, and the directed worker.
+
+Forward: the monolith's mapped tables -> the service (the service's own `extract sync`
+settings). Reverse: the service's owned tables -> the monolith (a mapping inverted from
+the forward one), the loop-free reverse sync of docs/cdc.md: a sink's writes carry the
+origin marker, so neither side's capture sends them back.
+
+The worker (`run_directed`) obeys the direction stored per context: forward applies every
+mapped table; reverse stops applying the owned tables forward and runs the reverse
+pipeline for them. It records what it runs with a heartbeat every HEARTBEAT_S.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from cdc.bootstrap import capture_from, open_pipeline, open_transport
+from cdc.capture_sqlite import SqliteCapture
+from cdc.config import CdcConfig
+from cdc.mapping import load_mapping
+from cdc.sink_state import load_applied
+from extracted._service.sync import SyncPlan
+from handover.errors import HandoverError
+from handover.plan import REVERSE, Context
+from handover.state import HandoverState
+
+HEARTBEAT_S = 0.05
+
+
+@dataclass(frozen=True)
+class Flows:
+    """Both directions of one context's CDC."""
+
+    context: Context
+    forward: CdcConfig  # monolith -> service, every mapped table
+    reverse: CdcConfig  # service -> monolith, the owned tables
+
+    @property
+    def owned_in_service(self) -> tuple[str, ...]:
+        return tuple(self.reverse.tables)
+
+
+def flows(context: Context, plan: SyncPlan, folder: Path) -> Flows:
+    """Work out both pipelines from the service's sync plan; write the reverse mapping."""
+    mapping = load_mapping(plan.mapping_path)
+    lines, service_tables = [], []
+    for table in context.owned:
+        m = mapping.by_source.get(table)
+        if m is None:
+            raise HandoverError(f"owned table {table!r} is not in the mapping {plan.mapping_path}")
+        if m.drop or m.add:
+            raise HandoverError(f"owned table {table!r} drops or adds columns: it cannot go back")
+        service_tables.append(m.target)
+        lines.append(f'[tables.{m.target}]\ntarget = "{table}"')
+        if m.rename:
+            pairs = ", ".join(f'{new} = "{old}"' for old, new in m.rename)
+            lines.append(f"rename = {{ {pairs} }}")
+    folder.mkdir(parents=True, exist_ok=True)
+    reverse_mapping = folder / f"{context.name}-reverse.toml"
+    reverse_mapping.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    forward = plan.cdc_config([m.source for m in mapping.tables])
+    kind = plan.transport.partition(":")[0]
+    back = f"embedded:{folder / (context.name + '-back-log.db')}" if kind == "embedded" else None
+    reverse = CdcConfig(
+        source=plan.target_url, tables=tuple(service_tables), sink=plan.source_url,
+        mapping=str(reverse_mapping), transport=back or plan.transport,
+        prefix=f"{context.name}_back", slot=f"strangler_{context.name}_back",
+        pipeline=f"{context.name}-back", group=f"strangler-{context.name}-back",
+    )  # fmt: skip
+    return Flows(context, forward, reverse)
+
+
+def source_position(url: str) -> int:
+    """The source's newest change position: SQLite's change-table sequence, PG's WAL LSN."""
+    if url.startswith("postgres"):
+        engine = sa.create_engine(url)
+        try:
+            with engine.connect() as conn:
+                lsn = str(conn.execute(sa.text("SELECT pg_current_wal_lsn()")).scalar_one())
+        finally:
+            engine.dispose()
+        high, low = lsn.split("/")
+        return (int(high, 16) << 32) + int(low, 16)
+    capture = SqliteCapture(url)
+    try:
+        row = capture.conn.execute(
+            "SELECT seq FROM sqlite_sequence WHERE name = '_cdc_changes'"
+        ).fetchone()
+    finally:
+        capture.close()
+    return int(row[0]) if row else 0
+
+
+def applied_through(cfg: CdcConfig, tables: tuple[str, ...], position: int) -> bool:
+    """Tell whether the pipeline of `cfg` applied every change of `tables` up to `position`.
+
+    Every change up to the position is published once the capture's cursor passed it;
+    it is applied once the sink's stored offsets reach the ends read after that.
+    """
+    assert cfg.source and cfg.sink
+    capture = capture_from(cfg)
+    try:
+        if isinstance(capture, SqliteCapture):
+            if not capture.has_position() or capture.delivered() < position:
+                return False
+            topics = [capture.topic(t) for t in tables]
+        else:
+            if _confirmed_lsn(cfg) < position:
+                return False
+            topics = [f"{cfg.prefix}.public.{t}" for t in tables]
+    finally:
+        capture.close()
+    transport = open_transport(cfg.transport, partitions=cfg.partitions)
+    try:
+        ends = transport.end_offsets(topics)
+    finally:
+        transport.close()
+    engine = sa.create_engine(cfg.sink)
+    try:
+        with engine.connect() as conn:
+            applied = {tp: s.next_offset for tp, s in load_applied(conn, cfg.pipeline).items()}
+    finally:
+        engine.dispose()
+    return all(applied.get(tp, 0) >= end for tp, end in ends.items())
+
+
+def _confirmed_lsn(cfg: CdcConfig) -> int:
+    assert cfg.source
+    engine = sa.create_engine(cfg.source)
+    try:
+        with engine.connect() as conn:
+            query = "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = :s"
+            lsn = conn.execute(sa.text(query), {"s": cfg.slot}).scalar()
+    finally:
+        engine.dispose()
+    if lsn is None:
+        return -1
+    high, low = str(lsn).split("/")
+    return (int(high, 16) << 32) + int(low, 16)
+
+
+def prepare_reverse(f: Flows) -> None:
+    """Capture the service's owned tables from now on (idempotent), with no snapshot."""
+    capture = capture_from(f.reverse)
+    try:
+        capture.setup(list(f.reverse.tables))
+        if isinstance(capture, SqliteCapture):
+            capture.start_without_snapshot()
+    finally:
+        capture.close()
+
+
+def _pump(cfg: CdcConfig, tables: tuple[str, ...], stop: threading.Event) -> None:
+    with open_pipeline(cfg) as pipeline:
+        pipeline.topics = [t for t in pipeline.topics if t.rsplit(".", 1)[-1] in tables]
+        pipeline.run(stop)
+
+
+def _guarded(
+    cfg: CdcConfig, tables: tuple[str, ...], stop: threading.Event, failures: list[BaseException]
+) -> None:
+    try:
+        _pump(cfg, tables, stop)
+    except BaseException as exc:  # reported in the worker's thread
+        failures.append(exc)
+        stop.set()
+
+
+def run_directed(f: Flows, state: HandoverState, stop: threading.Event) -> None:
+    """Run the context's CDC in the direction stored for it, switching when it changes."""
+    forward_tables = tuple(f.forward.tables)
+    while not stop.is_set():
+        direction = state.direction(f.context.name).wanted
+        if direction == REVERSE:
+            prepare_reverse(f)
+            jobs = [
+                (f.forward, tuple(t for t in forward_tables if t not in f.context.owned)),
+                (f.reverse, f.owned_in_service),
+            ]
+        else:
+            jobs = [(f.forward, forward_tables)]
+        local = threading.Event()
+        failures: list[BaseException] = []
+        threads = [
+            threading.Thread(target=_guarded, args=(cfg, t, local, failures), daemon=True)
+            for cfg, t in jobs
+        ]
+        for thread in threads:
+            thread.start()
+        with contextlib.suppress(Exception):  # the heartbeat only informs the command
+            while not (stop.is_set() or local.is_set()):
+                state.heartbeat(f.context.name, direction)
+                if state.direction(f.context.name).wanted != direction:
+                    break
+                stop.wait(HEARTBEAT_S)
+        local.set()
+        for thread in threads:
+            thread.join()
+        if failures:
+            raise failures[0]
+
+
+def wait_until(check: Callable[[], bool], deadline: float, step: float = 0.01) -> bool:
+    """Poll `check()` until it is true or the monotonic `deadline` passes."""
+    while True:
+        if check():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(step)

@@ -1,0 +1,234 @@
+"""`extract handover` on SQLite with the embedded log: checks, hold, drain, flip, CDC
+direction, release, rollback, and a run killed at each step recovered by the next run.
+
+The route store, the handover state, the monolith, the catalog database and the CDC
+worker are the real ones (files in tmp_path); the gate's verdict is given as a value
+(tests/extracted/test_handover_router.py asks a running router for it).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from cdc.pipeline import wait_for
+from handover.cdc_control import flows, run_directed
+from handover.errors import HandoverError
+from handover.plan import CONTEXTS, HANDOVER, REVERSE, ROLLBACK, STEPS
+from handover.run import STOP_AT_ENV, Settings, perform
+from handover.state import HandoverState
+from router import ops
+from router.store import RouteStore
+from router.table import RouteTable
+
+from .conftest import synced_service
+
+pytestmark = [pytest.mark.parametrize("backend", ["sqlite"], indirect=True), pytest.mark.slow]
+
+CATALOG = CONTEXTS["catalog"]
+REPORT = {
+    "POST /api/products": {"context": "catalog", "writes": ["products", "prices"]},
+    "PATCH /api/products/<int:product_id>": {"writes": ["products", "prices", "stock_levels"]},
+    "POST /api/carts/<int:cart_id>/checkout": {"writes": ["orders", "stock_levels"]},
+}
+ALLOWED = {"allowed": True, "checks": []}
+
+
+def _routes(store: RouteStore) -> RouteTable:
+    table = RouteTable()
+    table, _ = ops.put_upstream(table, {"name": "monolith", "urls": ["http://127.0.0.1:9"]})
+    table, _ = ops.put_upstream(table, {"name": "catalog", "urls": ["http://127.0.0.1:19"]})
+    for path in ("/api/categories", "/api/products", "/api/products/{id}"):
+        table, _ = ops.add_route(table, {"path": path, "target": "catalog", "mode": "canary"})
+    return store.commit(table, actor="test", reason="setup", change={"op": "setup"})
+
+
+class World:
+    """Everything a handover of the catalog touches, in tmp_path."""
+
+    def __init__(self, monolith_url: str, databases, tmp_path: Path) -> None:
+        self.synced = synced_service("catalog", monolith_url, databases.new, tmp_path)
+        self.monolith_url, self.tmp = monolith_url, tmp_path
+        self.store_url = f"sqlite:///{tmp_path / 'router.db'}"
+        self.state_url = f"sqlite:///{tmp_path / 'handover.db'}"
+        self.store, self.state = RouteStore(self.store_url), HandoverState(self.state_url)
+        _routes(self.store)
+        self.flows = flows(CATALOG, self.synced.plan, tmp_path / "handover")
+        self.stop = threading.Event()
+        self.worker = threading.Thread(
+            target=run_directed, args=(self.flows, self.state, self.stop), daemon=True
+        )
+
+    def settings(self, **changes) -> Settings:
+        values = dict(
+            context=CATALOG, flows=self.flows, store=self.store, state=self.state,
+            gate=lambda _route: ALLOWED, endpoints=REPORT, hold_s=5.0, settle_s=0.05,
+        )  # fmt: skip
+        return Settings(**{**values, **changes})
+
+    def start_worker(self) -> None:
+        self.worker.start()
+        assert wait_for(lambda: self.state.direction("catalog").running is not None, 30)
+
+    def close(self) -> None:
+        self.stop.set()
+        if self.worker.is_alive():
+            self.worker.join(30)
+        self.store.close()
+        self.state.close()
+
+    def modes(self) -> dict[str, str]:
+        return {r.id: r.mode for r in self.store.current().routes}
+
+    def holds(self) -> set[float]:
+        return {r.hold for r in self.store.current().routes}
+
+
+@pytest.fixture
+def world(monolith_url, databases, tmp_path) -> Iterator[World]:
+    w = World(monolith_url, databases, tmp_path)
+    yield w
+    w.close()
+
+
+def _rows(url: str, table: str) -> list[tuple]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(sa.text(f'SELECT * FROM "{table}" ORDER BY 1'))]
+    finally:
+        engine.dispose()
+
+
+def _execute(url: str, sql: str) -> None:
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(sql))
+    finally:
+        engine.dispose()
+
+
+def test_the_handover_refuses_with_every_reason(world):
+    check = {"name": "mismatch", "ok": False, "message": "3 unexplained mismatches"}
+    failing_gate = {"allowed": False, "checks": [check]}
+    report = {**REPORT, "POST /api/admin/reprice": {"writes": ["prices"]}}
+    settings = world.settings(gate=lambda _r: failing_gate, endpoints=report)
+    with pytest.raises(HandoverError) as refused:
+        perform(settings, HANDOVER)
+    reasons = "\n".join(refused.value.reasons)
+    assert "gate refuses route 'api-products-id': 3 unexplained mismatches" in reasons
+    assert "endpoint 'POST /api/admin/reprice' stays in the monolith and writes prices" in reasons
+    assert "no catalog sync worker runs forward CDC" in reasons
+    assert world.modes() == dict.fromkeys(world.modes(), "canary")
+
+
+def test_a_writer_switched_to_the_service_api_is_no_reason_to_refuse(world):
+    world.start_worker()
+    report = {**REPORT, "POST /api/admin/reprice": {"writes": ["prices"]}}
+    settings = world.settings(endpoints=report, through_service=("POST /api/admin/reprice",))
+    perform(settings, HANDOVER)
+    assert set(world.modes().values()) == {"service"}
+
+
+def test_handover_flips_in_one_version_switches_cdc_and_rollback_undoes_it(world):
+    world.start_worker()
+    before = world.store.latest_version()
+    _execute(world.monolith_url, "UPDATE products SET name = 'before handover' WHERE id = 3")
+    outcome = perform(world.settings(reason="catalog owns its data"), HANDOVER)
+
+    history = world.store.history(limit=3)
+    assert [v.version for v in history] == [before + 3, before + 2, before + 1]
+    flip = history[1]
+    assert flip.reason == "catalog owns its data" and flip.change["op"] == "handover"
+    assert flip.change["gate"] == "passed at the handover's check"
+    assert {r.mode for r in flip.table.routes} == {"service"}
+    assert set(world.modes().values()) == {"service"} and world.holds() == {0.0}
+    assert outcome.direction == REVERSE
+    assert world.state.direction("catalog").running == REVERSE
+    # the write made just before the hold reached the service before the flip
+    assert any(r[0] == 3 and "before handover" in r for r in _rows(world.synced.url, "products"))
+
+    # the service owns the tables: its writes reach the monolith (reverse sync)
+    _execute(world.synced.url, "UPDATE products SET name = 'owned by the service' WHERE id = 4")
+    assert wait_for(
+        lambda: (
+            _rows(world.monolith_url, "prices")
+            and any(
+                r[0] == 4 and "owned by the service" in r
+                for r in _rows(world.monolith_url, "products")
+            )
+        ),
+        30,
+    )
+
+    perform(world.settings(), ROLLBACK)
+    assert set(world.modes().values()) == {"shadow"} and world.holds() == {0.0}
+    assert world.state.direction("catalog").running == "forward"
+    _execute(world.monolith_url, "UPDATE products SET name = 'monolith again' WHERE id = 5")
+    assert wait_for(
+        lambda: any(
+            r[0] == 5 and "monolith again" in r for r in _rows(world.synced.url, "products")
+        ),
+        30,
+    )
+    assert _rows(world.monolith_url, "prices") == _rows(world.synced.url, "product_prices")
+    assert _rows(world.monolith_url, "categories") == _rows(world.synced.url, "categories")
+
+
+def test_a_worker_that_does_not_switch_cdc_gets_everything_put_back(world):
+    world.state.heartbeat("catalog", "forward")  # a worker that stopped right after
+    with pytest.raises(HandoverError) as undone:
+        perform(world.settings(hold_s=0.3), HANDOVER)
+    assert undone.value.reasons == ("the catalog sync worker did not switch CDC to reverse",)
+    assert set(world.modes().values()) == {"canary"} and world.holds() == {0.0}
+    assert world.state.direction("catalog").wanted == "forward"
+    assert world.state.run("catalog") is None
+
+
+def test_a_hold_timeout_puts_everything_back(world):
+    # no worker: the change below is never applied, so the hold times out before the flip
+    world.state.heartbeat("catalog", "forward")
+    _execute(world.monolith_url, "UPDATE products SET name = 'not synced' WHERE id = 3")
+    with pytest.raises(HandoverError) as undone:
+        perform(world.settings(hold_s=0.3), HANDOVER)
+    assert "within the hold timeout" in "\n".join(undone.value.reasons)
+    assert set(world.modes().values()) == {"canary"} and world.holds() == {0.0}
+    assert world.state.run("catalog") is None
+
+
+def _killed_run(world: World, step: int) -> int:
+    """Perform the handover in a child process that SIGKILLs itself after `step`."""
+    settings = world.settings()
+
+    def child() -> None:
+        os.environ[STOP_AT_ENV] = str(step)
+        store, state = RouteStore(world.store_url), HandoverState(world.state_url)
+        from dataclasses import replace
+
+        perform(replace(settings, store=store, state=state), HANDOVER)
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    process.join(60)
+    return int(process.exitcode or 0)
+
+
+@pytest.mark.parametrize("step", range(1, len(STEPS) - 1))
+def test_a_handover_killed_at_each_step_is_recovered_by_the_next_run(world, step):
+    world.start_worker()
+    assert _killed_run(world, step) == -signal.SIGKILL
+    left = world.state.run("catalog")
+    assert left is not None and left.step == STEPS[step]
+    outcome = perform(world.settings(), HANDOVER)
+    assert outcome.recovered == ("resume" if step >= STEPS.index("flipped") else "undo")
+    assert set(world.modes().values()) == {"service"} and world.holds() == {0.0}
+    assert world.state.run("catalog") is None
+    assert wait_for(lambda: world.state.direction("catalog").running == REVERSE, 10)

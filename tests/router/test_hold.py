@@ -1,0 +1,81 @@
+"""A hold on a route parks its writes at the data plane (a handover); reads keep flowing."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from router.table import Request, RouteTable, Upstream, decide
+from router.table import Route as R
+from tests.router.conftest import Proxy
+from tests.router.test_data_plane import setup_catalog, wait_for
+
+TABLE = RouteTable(
+    upstreams=(Upstream("monolith", ("http://m",)), Upstream("catalog", ("http://c",))),
+    routes=(R("products", "/api/products", "catalog", hold=2.0),),
+)
+
+
+def test_a_held_route_holds_writes_and_never_reads():
+    for method in ("POST", "PATCH", "PUT", "DELETE"):
+        assert decide(Request(method, "/api/products"), TABLE).hold == 2.0
+    for method in ("GET", "HEAD", "OPTIONS"):
+        assert decide(Request(method, "/api/products"), TABLE).hold == 0.0
+    assert decide(Request("POST", "/api/orders"), TABLE).hold == 0.0
+
+
+def _send_later(proxy_url: str, method: str, path: str) -> tuple[threading.Thread, dict[str, Any]]:
+    out: dict[str, Any] = {}
+
+    def send() -> None:
+        started = time.monotonic()
+        out["status"], out["headers"], out["body"] = Proxy(proxy_url).send(method, path, b"{}")
+        out["seconds"] = time.monotonic() - started
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    return thread, out
+
+
+def test_held_writes_wait_for_the_release_and_go_where_the_new_table_says(
+    upstream, start_router
+) -> None:
+    router = start_router(upstream("monolith").url)
+    admin = setup_catalog(router, upstream("catalog"), mode="monolith")
+    status, reply = admin.call("PATCH", "/routes/products", {"hold": 10})
+    assert status == 200 and reply["route"]["hold"] == 10.0
+    thread, held = _send_later(router.proxy_url, "POST", "/api/products/1")
+    time.sleep(0.3)
+    status, headers, body = Proxy(router.proxy_url).send("GET", "/api/products/1")
+    assert (
+        status == 200 and body["served_by"] == "monolith" and "x-strangler-held-ms" not in headers
+    )
+    assert thread.is_alive()  # the write is still parked
+    admin.call("PATCH", "/routes/products", {"mode": "service", "hold": 0, "force": True,
+                                             "reason": "handover"})  # fmt: skip
+    thread.join(10)
+    assert held["status"] == 200 and held["body"]["served_by"] == "catalog"
+    assert float(held["headers"]["x-strangler-held-ms"]) >= 300
+
+
+def test_a_write_held_past_its_timeout_goes_where_the_current_table_says(
+    upstream, start_router
+) -> None:
+    router = start_router(upstream("monolith").url)
+    admin = setup_catalog(router, upstream("catalog"), mode="monolith")
+    admin.call("PATCH", "/routes/products", {"hold": 0.5})
+    assert wait_for(lambda: Proxy(router.proxy_url).send("GET", "/api/products/1")[0] == 200)
+    thread, held = _send_later(router.proxy_url, "DELETE", "/api/products/1")
+    thread.join(10)
+    assert held["status"] == 200 and held["body"]["served_by"] == "monolith"
+    assert float(held["headers"]["x-strangler-held-ms"]) >= 500
+
+
+def test_a_hold_outside_0_to_60_seconds_is_refused(upstream, start_router) -> None:
+    router = start_router(upstream("monolith").url)
+    admin = setup_catalog(router, upstream("catalog"), mode="monolith")
+    status, reply = admin.call("PATCH", "/routes/products", {"hold": 61})
+    assert status == 400 and "hold 61.0 is outside 0-60 seconds" in reply["error"]["message"]
+    status, reply = admin.call("PATCH", "/routes/products", {"hold": "soon"})
+    assert status == 400 and "'hold' must be a number" in reply["error"]["message"]
