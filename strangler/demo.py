@@ -1,24 +1,17 @@
-"""The bundled demo on embedded defaults: ShopCo on SQLite, its SQL log, and an analysis.
+"""Step 1 of the demo: ShopCo on SQLite, its SQL attribution log, traffic, an analysis.
 
-Steps, each reported as it runs:
-1. create, migrate and seed a fresh SQLite database under the demo folder;
-2. serve ShopCo with the SQL attribution log on;
-3. drive a repeatable traffic mix at it, so every endpoint shows up in the log;
-4. analyze the log with the live schema: suggested contexts, owners, findings, context graphs;
-then keep serving until interrupted (or stop at once with `serve=False`).
+Create, migrate and seed a fresh database; serve ShopCo with the log on; drive a
+repeatable traffic mix at every endpoint; analyze the log with the live schema
+(suggested contexts, owners, findings, context graphs). The other steps are in
+strangler/demo_sync.py and strangler/demo_route.py; strangler/demo_run.py runs them.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from flask import Flask
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from analysis.outputs import write_outputs
 from analysis.pipeline import Inputs
@@ -27,24 +20,27 @@ from analysis.report import build_report
 from monolith.app import create_app
 from monolith.config import MonolithConfig
 from monolith.db import make_engine
-from monolith.errors import MonolithError
 from monolith.migrate import upgrade
 from monolith.seed import seed
-from monolith.traffic import run_traffic
+from monolith.traffic import TrafficSummary, run_traffic
+from strangler.demo_stack import DemoError, Stack
 
 Say = Callable[[str], None]
+Progress = Callable[[int, float], None] | None
 
 
 @dataclass(frozen=True)
-class DemoResult:
-    """Where the demo left things."""
+class Analyzed:
+    """What step 1 leaves: ShopCo serving, its log, and the analysis."""
 
     base_url: str
     database_url: str
     sql_log: Path
     analysis_dir: Path
-    requests: int
+    traffic: TrafficSummary
     report: dict[str, Any]
+    graphs: tuple[Path, ...]
+    note: str | None
 
 
 def prepare_database(folder: Path, scale: int, say: Say) -> str:
@@ -53,10 +49,7 @@ def prepare_database(folder: Path, scale: int, say: Say) -> str:
     Fresh on every run, so the same traffic meets the same data and the demo's analysis
     comes out the same each time.
     """
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "shopco.db"
-    for stale in (path, path.with_name("shopco.db-wal"), path.with_name("shopco.db-shm")):
-        stale.unlink(missing_ok=True)
     url = f"sqlite:///{path}"
     upgrade(url)
     engine = make_engine(url)
@@ -68,45 +61,43 @@ def prepare_database(folder: Path, scale: int, say: Say) -> str:
     return url
 
 
-def start_monolith(url: str, host: str, port: int, sql_log: Path) -> tuple[Flask, BaseWSGIServer]:
-    """Serve ShopCo with a fresh SQL log, in a background thread."""
-    sql_log.unlink(missing_ok=True)
+def start_monolith(stack: Stack, url: str, host: str, port: int, sql_log: Path) -> Any:
+    """Serve ShopCo with a fresh SQL log in the background; return the app and its URL."""
     config = MonolithConfig(
         database_url=url, host=host, port=port, log_level="WARNING", sql_log=str(sql_log)
     )
     app = create_app(config)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    try:
-        server = make_server(host, port, app, threaded=True)
-    except (OSError, SystemExit) as exc:  # werkzeug exits on a port in use
-        raise MonolithError(
-            f"cannot listen on {host}:{port}: address in use or not available "
-            "(choose another with --port, or 0 for any free port)"
-        ) from exc
-    threading.Thread(target=server.serve_forever, name="shopco", daemon=True).start()
-    return app, server
+    stack.callback(app.extensions["shopco"].engine.dispose)
+    stack.callback(app.extensions["sql_log"].close)
+    _, base_url = stack.serve(app, host, port, "ShopCo")
+    return app, base_url
 
 
-def run_demo(
+def drive(base_url: str, requests: int, seed_: int, on_progress: Progress) -> TrafficSummary:
+    """Drive the repeatable traffic mix at `base_url`; fail on server or transport errors."""
+    summary = run_traffic(base_url, requests=requests, seed=seed_, on_progress=on_progress)
+    if not summary.ok:
+        raise DemoError(f"traffic failed: {', '.join(summary.error_samples[:3])}")
+    return summary
+
+
+def analyze_step(
+    stack: Stack,
     folder: Path,
     *,
-    host: str = "127.0.0.1",
-    port: int = 5000,
-    scale: int = 1,
-    requests: int = 300,
-    say: Say = print,
-    on_progress: Callable[[int, float], None] | None = None,
-) -> tuple[DemoResult, BaseWSGIServer]:
-    """Run the demo's steps; return the result and the still running server."""
+    host: str,
+    port: int,
+    scale: int,
+    requests: int,
+    say: Say,
+    on_progress: Progress = None,
+) -> Analyzed:
+    """Step 1: seed, serve with the attribution log, drive traffic, analyze, draw graphs."""
     url = prepare_database(folder, scale, say)
     sql_log = folder / "sql.jsonl"
-    app, server = start_monolith(url, host, port, sql_log)
-    base_url = f"http://{host}:{server.server_port}"
+    app, base_url = start_monolith(stack, url, host, port, sql_log)
     say(f"ShopCo listening on {base_url} (SQL attribution log: {sql_log})")
-    summary = run_traffic(base_url, requests=requests, seed=1, on_progress=on_progress)
-    if not summary.ok:
-        server.shutdown()
-        raise MonolithError(f"traffic failed: {', '.join(summary.error_samples[:3])}")
+    summary = drive(base_url, requests, 1, on_progress)
     say(
         f"drove {summary.requests} requests at {len(summary.per_endpoint)} endpoints "
         f"({summary.requests_per_second} req/s)"
@@ -119,6 +110,8 @@ def run_demo(
     written = write_outputs(analysis, report, out)
     if written.note:
         say(written.note)
-    say(f"analysis written to {out} (report.md, report.json, tables.svg, contexts.svg)")
-    result = DemoResult(base_url, url, sql_log, out, requests, report)
-    return result, server
+    graphs = tuple(p for p in written.files if p.suffix in (".svg", ".dot"))
+    order = report["extraction_order"]
+    say(f"suggested contexts, in extraction order: {', '.join(order)}")
+    say(f"analysis written to {out} (report.md, report.json, context graphs)")
+    return Analyzed(base_url, url, sql_log, out, summary, report, graphs, written.note)

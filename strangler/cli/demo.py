@@ -1,12 +1,15 @@
-"""`strangler demo`: the bundled ShopCo demo on embedded defaults."""
+"""`strangler demo`: a whole migration of ShopCo's catalog on embedded defaults."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
 
-from strangler.cli._common import print_json, user_errors
+from strangler.cli._common import print_json
 
 
 @click.command("demo")
@@ -16,11 +19,15 @@ from strangler.cli._common import print_json, user_errors
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("var/demo"),
     show_default=True,
-    help="Where the demo writes its SQLite database, SQL log and analysis (made anew each run).",
+    help="Where the demo writes its databases, logs and reports (its files are made anew).",
 )
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface for ShopCo.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option(
-    "--port", type=int, default=5000, show_default=True, help="ShopCo's port (0 = any free)."
+    "--port",
+    type=click.IntRange(0, 65532),
+    default=5000,
+    show_default=True,
+    help="ShopCo's port; the catalog, router and admin API take the next three (0 = any free).",
 )
 @click.option(
     "--scale", type=click.IntRange(min=1), default=1, show_default=True, help="Seed size."
@@ -30,75 +37,100 @@ from strangler.cli._common import print_json, user_errors
     type=click.IntRange(min=60),
     default=300,
     show_default=True,
-    help="Traffic to drive before analyzing (the first ~60 tour every endpoint).",
+    help="Traffic per phase (the first ~60 tour every endpoint).",
 )
 @click.option(
-    "--exit", "exit_after", is_flag=True, help="Stop after the analysis instead of serving on."
+    "--step",
+    "until",
+    type=click.IntRange(1, 6),
+    default=6,
+    show_default=True,
+    help="Stop after this step (1 analyze, 2 sync, 3 shadow, 4 promote, 5 rollback, 6 summary).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print where things are as JSON.")
+@click.option(
+    "--min-comparisons",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="The promotion gate's minimum of shadow comparisons per route, for the demo.",
+)
+@click.option(
+    "--exit", "exit_after", is_flag=True, help="Stop after the summary instead of serving on."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (implies quiet).")
 def demo(
-    folder: Path, host: str, port: int, scale: int, requests: int, exit_after: bool, as_json: bool
+    folder: Path,
+    host: str,
+    port: int,
+    scale: int,
+    requests: int,
+    until: int,
+    min_comparisons: int,
+    exit_after: bool,
+    as_json: bool,
 ) -> None:
-    """Run the bundled ShopCo demo on embedded defaults (SQLite, no services needed).
+    """Migrate ShopCo's catalog to its own service, on embedded defaults (SQLite, no services).
 
     \b
-    1. create, migrate and seed a fresh SQLite database for ShopCo in --dir;
-    2. serve ShopCo with the SQL attribution log on;
-    3. drive a repeatable traffic mix at every endpoint;
-    4. analyze the log: contexts, table owners, findings and context graphs;
-    then keep serving ShopCo until Ctrl-C (unless --exit), so you can try it.
+    1. analyze: seed ShopCo, serve it with the SQL attribution log, drive traffic,
+       suggest contexts and draw the context graphs;
+    2. sync: start the catalog service on its own database, fill it by CDC
+       (initial snapshot, then streaming) and show the lag reach zero;
+    3. shadow: the router compares the service's answers with ShopCo's;
+    4. promote: canary, then service, through the promotion gate;
+    5. rollback: back to ShopCo and forward again under live traffic;
+    6. summary: figures and every artifact's path.
+    Then everything keeps serving until Ctrl-C (unless --exit or --step).
+    Every process the demo starts stops on exit, Ctrl-C or an error.
     """
     from analysis.errors import AnalysisError
     from monolith.errors import MonolithError
-    from monolith.traffic_view import progress_reporter
-    from strangler.demo import run_demo
+    from router.errors import RouterError
+    from strangler.demo_run import DemoOptions, describe, run_demo
+    from strangler.demo_stack import DemoError, Stack
 
     say = (lambda _text: None) if as_json else click.echo
-    with (
-        user_errors(MonolithError, AnalysisError),
-        progress_reporter(requests, None, enabled=not as_json) as on_progress,
-    ):
-        result, server = run_demo(
-            folder,
-            host=host,
-            port=port,
-            scale=scale,
-            requests=requests,
-            say=say,
-            on_progress=on_progress,
-        )
-    contexts = result.report["contexts"]
-    if as_json:
-        print_json(
-            {
-                "base_url": result.base_url,
-                "database_url": result.database_url,
-                "sql_log": str(result.sql_log),
-                "analysis_dir": str(result.analysis_dir),
-                "contexts": {c["name"]: c["tables"] for c in contexts},
-                "extraction_order": result.report["extraction_order"],
-            }
-        )
-    else:
-        click.echo(f"suggested contexts ({len(contexts)}), in extraction order:")
-        order = result.report["extraction_order"]
-        for c in sorted(contexts, key=lambda c: order.index(c["name"])):
-            click.echo(f"  {c['name']:<16} {', '.join(c['tables'])}")
-        click.echo(f"read the plan: {result.analysis_dir / 'report.md'}")
-    if exit_after:
-        server.shutdown()
-        return
-    click.echo(f"ShopCo keeps serving on {result.base_url}; try {result.base_url}/api/products")
+    options = DemoOptions(
+        folder=folder, host=host, port=port, scale=scale, requests=requests, until=until,
+        min_comparisons=min_comparisons, say=say,
+        progress=lambda total: _progress(total, enabled=not as_json),
+    )  # fmt: skip
+    with Stack() as stack:
+        try:
+            result = run_demo(options, stack)
+        except (DemoError, MonolithError, AnalysisError, RouterError) as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted; stopping everything the demo started", err=True)
+            raise SystemExit(130) from None
+        if as_json:
+            print_json(result.summary())
+        else:
+            describe(result, say)
+        if exit_after or until < 6:
+            return
+        _serve_on(result.urls(), result.summary()["artifacts"].get("config"))
+
+
+def _serve_on(urls: dict[str, str], config: str | None) -> None:
+    click.echo("\neverything keeps serving; try:")
+    if "router" in urls:
+        click.echo(f"  curl -i {urls['router']}/api/products/1   # X-Strangler-Target: catalog")
+        click.echo(f"  curl -i {urls['router']}/api/customers/1  # still ShopCo")
+    for name, url in urls.items():
+        click.echo(f"  {name:<8} {url}")
+    if config:
+        click.echo(f"  STRANGLER_CONFIG={config} strangler routes list")
     click.echo("Press Ctrl-C to stop.")
     try:
-        threading_event().wait()
+        threading.Event().wait()
     except KeyboardInterrupt:
-        click.echo("stopped")
-    finally:
-        server.shutdown()
+        click.echo("stopping")
 
 
-def threading_event():
-    import threading
+@contextlib.contextmanager
+def _progress(total: int, *, enabled: bool) -> Iterator[Callable[[int, float], None] | None]:
+    from monolith.traffic_view import progress_reporter
 
-    return threading.Event()
+    with progress_reporter(total, None, enabled=enabled) as update:
+        yield update

@@ -1,18 +1,15 @@
-"""The `strangler` command: verbs, help and the embedded demo."""
+"""The `strangler` command: verbs and help (the demo: test_demo.py)."""
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
 
 from click.testing import CliRunner
 
-from analysis.mojo import mojofm
 from strangler import __version__
 from strangler.cli import COMMANDS, main, missing_extra_message
-from tests.analysis.test_monolith_traffic import EXPECTED
 
 
 def test_help_lists_every_verb_with_its_purpose():
@@ -46,40 +43,6 @@ def test_python_dash_m_runs_the_same_command():
         [sys.executable, "-m", "strangler", "--version"], capture_output=True, text=True
     )
     assert proc.returncode == 0 and __version__ in proc.stdout
-
-
-def test_demo_serves_drives_traffic_and_analyzes_on_sqlite(tmp_path):
-    result = CliRunner().invoke(
-        main, ["demo", "--dir", str(tmp_path), "--port", "0", "--exit", "--json"]
-    )
-    assert result.exit_code == 0, result.output
-    summary = json.loads(result.output)
-    tables = {t for ts in summary["contexts"].values() for t in ts}
-    assert {"customers", "products", "orders", "stock_levels", "audit_log"} <= tables
-    assert sorted(summary["extraction_order"]) == sorted(summary["contexts"])
-    # the demo's suggestion is the monolith's expected split (log + live schema)
-    split = {t: name for name, ts in summary["contexts"].items() for t in ts}
-    assert mojofm(split, EXPECTED) == 100
-    assert (tmp_path / "analysis" / "report.md").exists()
-    assert (tmp_path / "analysis" / "tables.dot").exists()
-    endpoints = {json.loads(line)["endpoint"] for line in (tmp_path / "sql.jsonl").open()}
-    assert "POST /api/carts/<int:cart_id>/checkout" in endpoints
-    assert len([e for e in endpoints if e.startswith(("GET /api", "POST /api"))]) > 20
-
-
-def test_demo_on_a_busy_port_says_so(tmp_path):
-    import socket
-
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        port = busy.getsockname()[1]
-        result = CliRunner().invoke(
-            main, ["demo", "--dir", str(tmp_path), "--port", str(port), "--exit"]
-        )
-    assert result.exit_code == 1
-    assert f"cannot listen on 127.0.0.1:{port}" in result.output
-    assert "Traceback" not in result.output
 
 
 def test_a_verb_whose_extra_is_missing_names_the_extra_in_one_line(tmp_path) -> None:

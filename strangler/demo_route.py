@@ -1,0 +1,358 @@
+"""Steps 3 to 5 of the demo: the catalog routes through shadow, canary and service, and back.
+
+Strangler fig: the router stands before ShopCo and sends each catalog route where its
+mode says. Parallel run: in shadow every catalog read is also sent to the service and
+the answers compared by the parity engine (noise learned from a second monolith call).
+The promotion gate reads those numbers before each step up. Rollback: a route table
+version restored is served by the next request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import extracted.catalog
+import parity
+from monolith.traffic import run_traffic
+from router.config import RouterConfig
+from router.errors import RouterError
+from router.server import RouterServer
+from strangler.cli.router_client import AdminClient
+from strangler.demo import Progress, Say, drive
+from strangler.demo_stack import DemoError, Ports, Stack
+from strangler_settings import CONFIG_FILE_ENV
+
+UPSTREAM = "catalog"
+# The catalog's routes (the monolith endpoints of the context), by route id.
+ROUTES = {
+    "catalog-categories": "/api/categories",
+    "catalog-products": "/api/products",
+    "catalog-product": "/api/products/{id}",
+}
+# The monolith tables behind them, whose CDC lag the gate checks.
+TABLES = ["categories", "products", "prices", "stock_levels", "reviews", "order_lines"]
+CANARY_PERCENT = 25
+RULES = Path(extracted.catalog.__file__).parent / "parity.toml"
+
+
+@dataclass
+class Routed:
+    """What steps 3-5 found, step by step (filled in as they run)."""
+
+    proxy_url: str = ""
+    admin_url: str = ""
+    config_file: str = ""
+    comparisons: dict[str, dict[str, Any]] = field(default_factory=dict)
+    noise: dict[str, Any] = field(default_factory=dict)
+    gate: dict[str, dict[str, Any]] = field(default_factory=dict)  # route -> last verdict
+    targets: dict[str, int] = field(default_factory=dict)  # X-Strangler-Target -> requests
+    switches: list[dict[str, Any]] = field(default_factory=list)
+    requests: int = 0
+    versions: dict[str, int] = field(default_factory=dict)
+    explained: int = 0  # mismatches re-checked after CDC caught up: both sides agree
+
+
+def write_config(
+    folder: Path, host: str, ports: Ports, catalog_db: str, min_comparisons: int
+) -> Path:
+    """The demo's strangler.toml: where its router is, and its promotion gate's settings.
+
+    `STRANGLER_CONFIG=<this file> strangler routes list` then talks to the demo's router.
+    """
+    tables = "\n".join(f'"{r}" = {TABLES!r}'.replace("'", '"') for r in ROUTES)
+    text = f"""# written by `strangler demo`: STRANGLER_CONFIG=<this file> strangler routes list
+[router]
+listen = "{host}:{ports.router}"
+admin = "{host}:{ports.admin}"
+store = "sqlite:///{folder / "router.db"}"
+token_file = "{folder / "router-admin-token"}"
+
+[gate]
+min_comparisons = {min_comparisons}
+# The demo's traffic checks out orders while it reads the products they change: a read
+# can reach the service before CDC brought the change. The demo re-checks each such
+# mismatch once the lag is zero (both sides must then agree) and allows up to 5 %.
+max_mismatch_rate = 0.05
+cdc_sink = "{catalog_db}"
+cdc_pipeline = "catalog"
+
+[gate.tables]
+{tables}
+"""
+    path = folder / "strangler.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@contextlib.contextmanager
+def _config_file(path: Path) -> Iterator[None]:
+    """Read the demo's strangler.toml while the router builds its gate policy."""
+    before = os.environ.get(CONFIG_FILE_ENV)
+    os.environ[CONFIG_FILE_ENV] = str(path)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(CONFIG_FILE_ENV, None)
+        else:
+            os.environ[CONFIG_FILE_ENV] = before
+
+
+def start_router(
+    stack: Stack, folder: Path, host: str, ports: Ports, monolith_url: str, config_file: Path
+) -> tuple[RouterServer, AdminClient]:
+    config = RouterConfig(
+        listen=f"{host}:{ports.router}",
+        admin=f"{host}:{ports.admin}",
+        monolith=monolith_url,
+        store=f"sqlite:///{folder / 'router.db'}",
+        token_file=str(folder / "router-admin-token"),
+        shadow_rules=str(RULES),
+        access_log=str(folder / "router-access.log"),
+        capture_file=str(folder / "router-capture.jsonl"),
+    )
+    with _config_file(config_file):
+        try:
+            server = RouterServer(config).start()
+        except RouterError as exc:
+            raise DemoError(f"{exc} (choose other ports with --port N, or --port 0)") from None
+    stack.callback(server.stop)
+    return server, AdminClient(server.admin_url, server.token, actor="demo")
+
+
+def target_counts(server: RouterServer) -> dict[str, int]:
+    """Requests answered per X-Strangler-Target (the router's own counters)."""
+    counts: Counter[str] = Counter()
+    for _, labels, value in server.metrics.snapshot(("strangler_requests_total",)):
+        counts[labels.get("target", "")] += int(value)
+    return dict(counts)
+
+
+def served_by(proxy_url: str, path: str = "/api/products/1") -> str:
+    """The X-Strangler-Target of one request through the router."""
+    with urllib.request.urlopen(proxy_url + path, timeout=10) as response:
+        return str(response.headers.get("X-Strangler-Target", ""))
+
+
+def crawl(proxy_url: str, per_route: int) -> int:
+    """Read each catalog route `per_route` times (pages, filters, products by id)."""
+    paths = [
+        *(f"/api/categories?page={1 + i % 3}&per_page=5" for i in range(per_route)),
+        *(f"/api/products?page={1 + i}&per_page=10" for i in range(per_route)),
+        *(f"/api/products/{1 + i}" for i in range(per_route)),
+    ]
+    for path in paths:
+        # a 404 is compared like any answer
+        with (
+            contextlib.suppress(urllib.error.HTTPError),
+            urllib.request.urlopen(proxy_url + path, timeout=10) as response,
+        ):
+            response.read()
+    return len(paths)
+
+
+def _wait_mirrors(server: RouterServer) -> None:
+    """Let the shadow copies in flight finish and their comparisons be stored."""
+    deadline = time.monotonic() + 30
+    while server.mirror.counts()[1] > 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # the comparison store writes in batches of up to 50 ms
+
+
+def shadow_step(
+    stack: Stack,
+    folder: Path,
+    *,
+    host: str,
+    ports: Ports,
+    monolith_url: str,
+    service_url: str,
+    catalog_db: str,
+    requests: int,
+    min_comparisons: int,
+    say: Say,
+    on_progress: Progress = None,
+) -> tuple[RouterServer, AdminClient, Routed]:
+    """Step 3: the router before ShopCo, the catalog routes in shadow, traffic, comparisons."""
+    config_file = write_config(folder, host, ports, catalog_db, min_comparisons)
+    server, admin = start_router(stack, folder, host, ports, monolith_url, config_file)
+    out = Routed(server.proxy_url, server.admin_url, str(config_file))
+    actual = Ports(ports.monolith, ports.catalog, server.listen[1], server.admin_address[1])
+    write_config(folder, host, actual, catalog_db, min_comparisons)  # the real ports
+    admin.call("PUT", f"/upstreams/{UPSTREAM}", {"urls": [service_url], "reason": "demo"})
+    for route_id, path in ROUTES.items():
+        route = {
+            "id": route_id, "path": path, "target": UPSTREAM, "mode": "shadow",
+            "percent": CANARY_PERCENT, "sticky": "header:X-Request-ID",
+            "reason": "demo: compare the catalog service with ShopCo",
+        }  # fmt: skip
+        admin.call("POST", "/routes", route)
+    out.versions["shadow"] = admin.call("GET", "/routes")["version"]
+    say(f"router on {server.proxy_url} (admin API {server.admin_url}); catalog routes in shadow")
+    summary = drive(server.proxy_url, requests, 2, on_progress)
+    reads = crawl(server.proxy_url, min_comparisons)
+    out.requests += summary.requests + reads
+    _wait_mirrors(server)
+    for route_id in ROUTES:
+        verdict = admin.call("GET", f"/routes/{route_id}/gate")
+        out.gate[route_id] = verdict
+        evidence = verdict["evidence"]
+        out.comparisons[route_id] = {
+            "comparisons": evidence["comparisons"],
+            "mismatches": evidence["mismatches"],
+        }
+    shadow = admin.call("GET", "/shadow/summary")
+    out.noise = shadow.get("noise", {})
+    total = sum(c["comparisons"] for c in out.comparisons.values())
+    mismatches = sum(c["mismatches"] for c in out.comparisons.values())
+    learned = sorted({f for r in out.noise.values() for f in (r.get("fields") or {})})
+    say(
+        f"drove {summary.requests} requests and {reads} catalog reads through the router; "
+        f"{total} catalog reads "
+        f"compared with the service: {mismatches} unexplained mismatches"
+    )
+    say(f"noise learned from ShopCo's own answers: {', '.join(learned) or 'none'}")
+    if mismatches:
+        out.explained = recheck(admin, monolith_url, service_url)
+        say(
+            f"re-checked the {mismatches} mismatching reads once CDC lag was zero: both sides "
+            "now agree, so they were reads of rows still in flight (explained: CDC lag)"
+        )
+    return server, admin, out
+
+
+def recheck(admin: AdminClient, monolith_url: str, service_url: str) -> int:
+    """Send each mismatching read again to both sides; fail if any still differs."""
+    rules = parity.load_rules(RULES)
+    rows = admin.call("GET", "/shadow/comparisons?limit=10000")["comparisons"]
+    pending = [r for r in rows if not r["match"] and not r["error"]]
+    for row in pending:
+        path = row["target"]
+        legacy, candidate = _fetch(monolith_url + path), _fetch(service_url + path)
+        result = parity.compare(
+            legacy, candidate, rules, route=ROUTES.get(row["route"], ""), method="GET", path=path
+        )
+        if not result.match:
+            raise DemoError(
+                f"GET {path} still differs between ShopCo and the catalog service after CDC "
+                f"caught up (an unexplained mismatch); see {admin.url}/shadow/comparisons"
+            )
+    return len(pending)
+
+
+def _fetch(url: str) -> parity.Response:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return parity.Response(r.status, dict(r.headers.items()), r.read())
+    except urllib.error.HTTPError as exc:
+        return parity.Response(exc.code, dict(exc.headers.items()), exc.read())
+
+
+def _promote(admin: AdminClient, route_id: str, out: Routed, say: Say) -> str:
+    verdict = admin.call("GET", f"/routes/{route_id}/gate")
+    out.gate[route_id] = verdict
+    e = verdict["evidence"]
+    body = {"reason": "demo: the gate's numbers allow it"}
+    after = admin.call("POST", f"/routes/{route_id}/promote", body)["route"]
+    say(
+        f"  {route_id}: gate {'passed' if verdict.get('allowed') else 'refused'} "
+        f"({e['comparisons']} comparisons, {e['mismatches']} mismatches, candidate errors "
+        f"{e['candidate_errors']}, CDC lag {_lag(e)}) -> {after['mode']}"
+    )
+    return str(after["mode"])
+
+
+def _lag(evidence: dict[str, Any]) -> str:
+    lags = [v for v in evidence.get("cdc_lag_ms", {}).values() if v is not None]
+    return f"{max(lags)} ms" if lags else "n/a"
+
+
+def promote_step(
+    server: RouterServer,
+    admin: AdminClient,
+    out: Routed,
+    *,
+    requests: int,
+    say: Say,
+    on_progress: Progress = None,
+) -> None:
+    """Step 4: each catalog route shadow -> canary -> service, through the promotion gate."""
+    say(f"promoting to canary ({CANARY_PERCENT} % of requests, sticky per request id):")
+    for route_id in ROUTES:
+        _promote(admin, route_id, out, say)
+    out.versions["canary"] = admin.call("GET", "/routes")["version"]
+    canary = drive(out.proxy_url, requests, 3, on_progress)
+    out.requests += canary.requests
+    say("promoting to service:")
+    for route_id in ROUTES:
+        _promote(admin, route_id, out, say)
+    out.versions["service"] = admin.call("GET", "/routes")["version"]
+    before = target_counts(server)
+    served = drive(out.proxy_url, requests, 4, on_progress)
+    out.requests += served.requests
+    after = target_counts(server)
+    delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    out.targets = after
+    say(
+        f"drove {served.requests} requests: {delta.get(UPSTREAM, 0)} answered by the catalog "
+        f"service, {delta.get('monolith', 0)} by ShopCo (X-Strangler-Target)"
+    )
+
+
+def rollback_step(admin: AdminClient, out: Routed, *, requests: int, say: Say) -> None:
+    """Step 5: roll the table back to shadow and forward to service under live traffic."""
+    marks = {requests // 3: ("shadow", "monolith"), 2 * requests // 3: ("service", UPSTREAM)}
+    reached = {n: threading.Event() for n in marks}
+
+    def progress(sent: int, _elapsed: float) -> None:
+        if sent in reached:
+            reached[sent].set()
+            time.sleep(0.2)  # let the switch land while this traffic waits
+
+    result: list[Any] = []
+    traffic = threading.Thread(
+        target=lambda: result.append(
+            run_traffic(out.proxy_url, requests=requests, seed=5, on_progress=progress)
+        ),
+        name="demo-traffic",
+        daemon=True,
+    )
+    traffic.start()
+    for n, (name, want) in marks.items():
+        reached[n].wait(60)
+        started = time.perf_counter()
+        reply = admin.call("POST", "/rollback", {"version": out.versions[name],
+                                                  "reason": f"demo: back to {name}"})  # fmt: skip
+        first = served_by(out.proxy_url)
+        seconds = time.perf_counter() - started
+        out.switches.append(
+            {
+                "to": name,
+                "version": reply["version"],
+                "served_by": first,
+                "ms": round(seconds * 1000, 1),
+            }
+        )
+        say(
+            f"  table back to version {out.versions[name]} ({name}): the next request was "
+            f"answered by {first}, {seconds * 1000:.0f} ms after the call"
+        )
+        if first != want:
+            raise DemoError(f"after rolling to {name} the router still sent requests to {first}")
+    traffic.join(120)
+    summary = result[0] if result else None
+    if summary is None or not summary.ok:
+        samples = ", ".join(summary.error_samples[:3]) if summary else "traffic did not finish"
+        raise DemoError(f"requests failed while switching: {samples}")
+    out.requests += summary.requests
+    say(f"{summary.requests} requests ran across both switches: none failed, none dropped")
