@@ -96,6 +96,7 @@ def build_access(
     workload: Workload | None,
     ignore_tables: tuple[str, ...] = (),
     ignore_endpoints: tuple[str, ...] = (),
+    ignore_statements: tuple[str, ...] = (),
 ) -> AccessModel:
     """Fold the schema and workload into one access model with canonical table names."""
     schema = schema or Schema()
@@ -122,6 +123,7 @@ def build_access(
         obs
         for obs in (workload.observations if workload else ())
         if not any(fnmatchcase(obs.endpoint, p) for p in ignore_endpoints)
+        and not any(fnmatchcase(obs.fingerprint, p) for p in ignore_statements)
     ]
     heartbeats = _heartbeats(kept, shapes, keep)
     for obs in kept:

@@ -140,7 +140,13 @@ def _table_info(
             if name == "updates":  # the appending and deleting writers temper it
                 confidence = (confidence + _share(owner, *by_writes)) / 2
             elif name == "reads":
-                confidence *= 0.5  # read-only evidence of ownership is weaker
+                # never written: reference data, kept with the context reading it most
+                owner, confidence, basis = (
+                    context,
+                    count.get(context, 0) / sum(count.values()),
+                    "reference-data",
+                )
+                break
             basis = name
             break
     if basis == "schema":

@@ -19,6 +19,9 @@ def find_all(model: AccessModel, split: Assignment) -> list[Finding]:
         *_multi_context_writers(model, split, omnipresent),
         *_nano_contexts(model, split),
         *_unused_tables(model),
+        *_owners_elsewhere(split),
+        *_cross_cutting(model, split),
+        *_reference_data(split),
     ]
     return sorted(found, key=lambda f: (_SEVERITY_ORDER[f.severity], f.kind, f.tables))
 
@@ -172,5 +175,81 @@ def _unused_tables(model: AccessModel) -> list[Finding]:
             (),
             "check with a longer or fuller workload; tables that stay unused are candidates "
             "for removal rather than extraction",
+        )
+    ]
+
+
+def _owners_elsewhere(split: Assignment) -> list[Finding]:
+    """Tables clustered into one context but changed by another context's endpoints."""
+    found = []
+    for table, info in sorted(split.tables.items()):
+        if info.owner == info.context:
+            continue
+        found.append(
+            Finding(
+                "owner_elsewhere",
+                "medium",
+                f"{table} sits in {info.context} (it is used with those tables) but "
+                f"{info.owner}'s endpoints change it (owner basis: {info.owner_basis})",
+                (table,),
+                info.writers,
+                f"decide who owns {table}: move it to {info.owner}, or route the endpoints "
+                f"that change it to {info.context} (an override: [pin] {table} = "
+                f'"{info.owner}")',
+            )
+        )
+    return found
+
+
+def _cross_cutting(model: AccessModel, split: Assignment) -> list[Finding]:
+    """Heartbeat write shapes and tables most endpoints read: kept out of the clustering."""
+    everyone = len(model.endpoints)
+    found = [
+        Finding(
+            "cross_cutting_write",
+            "medium",
+            f"heartbeat / cross-cutting write: `{shape.fingerprint[:120]}` is issued by "
+            f"{len(shape.endpoints)} endpoints ({shape.executions} executions); kept out of "
+            "the clustering and the ownership",
+            shape.tables,
+            shape.endpoints,
+            "move it out of the request path (batch the update, or publish an event the "
+            f"owner of {', '.join(shape.tables)} consumes); to leave it out of the analysis "
+            "entirely, add it to ignore_statements in the overrides",
+        )
+        for shape in model.cross_cutting
+    ]
+    for table in sorted(model.cross_read):
+        users = sum(1 for e in model.endpoints if table in model.touched(e))
+        context = split.table_context.get(table, "")
+        found.append(
+            Finding(
+                "cross_cutting_read",
+                "info",
+                f"{table} is used by {users} of {everyone} endpoints (read on nearly every "
+                f"request): only the endpoints that write it bind it; it is in {context}",
+                (table,),
+                (),
+                f"serve {table} from {context} through a cache or a replicated copy; other "
+                "contexts should not join it",
+            )
+        )
+    return found
+
+
+def _reference_data(split: Assignment) -> list[Finding]:
+    tables = sorted(t for t, info in split.tables.items() if info.owner_basis == "reference-data")
+    if not tables:
+        return []
+    return [
+        Finding(
+            "reference_data",
+            "info",
+            f"{len(tables)} table(s) no endpoint writes: {', '.join(tables)}; each is placed "
+            "with the context whose endpoints read it most",
+            tuple(tables),
+            (),
+            "reference data: its context publishes it (a read-only API or CDC-fed copies); "
+            "whoever loads it (a migration, an admin script) belongs to that context",
         )
     ]

@@ -117,3 +117,4 @@ class ExtractionStep:
     foreign_keys_to_cut: tuple[ForeignKey, ...]
     joins_to_replace: tuple[tuple[str, str], ...]
     cdc_streams: tuple[str, ...]
+    note: str = ""

@@ -11,7 +11,10 @@ from typing import Any
 
 from analysis.errors import AnalysisError
 
-_KEYS = {"pin", "names", "contexts", "resolution", "seed", "ignore", "ignore_endpoints"}
+_KEYS = {
+    "pin", "names", "contexts", "resolution", "seed", "ignore", "ignore_endpoints",
+    "ignore_statements",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,8 @@ class Overrides:
     seed: int | None = None
     ignore: tuple[str, ...] = ()  # tables left out of the analysis
     ignore_endpoints: tuple[str, ...] = ()  # fnmatch patterns, e.g. "cli *"
+    # fnmatch patterns on statement fingerprints, e.g. "UPDATE users SET lastseen = ?*"
+    ignore_statements: tuple[str, ...] = ()
 
 
 def _load_mapping(path: Path, option: str) -> dict[str, Any]:
@@ -60,6 +65,7 @@ def read_overrides(path: Path) -> Overrides:
             seed=None if data.get("seed") is None else int(data["seed"]),
             ignore=_str_list(data.get("ignore", []), "ignore"),
             ignore_endpoints=_str_list(data.get("ignore_endpoints", []), "ignore_endpoints"),
+            ignore_statements=_str_list(data.get("ignore_statements", []), "ignore_statements"),
         )
     except (TypeError, ValueError) as exc:
         raise AnalysisError(f"--overrides {path}: {exc}") from None

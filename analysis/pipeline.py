@@ -107,7 +107,9 @@ def run(inputs: Inputs, progress: ProgressFactory | None = None) -> Analysis:
         )
     probe = build_access(schema, workload)
     check_tables(overrides, probe.tables)
-    model = build_access(schema, workload, overrides.ignore, overrides.ignore_endpoints)
+    model = build_access(
+        schema, workload, overrides.ignore, overrides.ignore_endpoints, overrides.ignore_statements
+    )
     if not model.tables:
         raise AnalysisError("no tables found in the inputs (empty input)")
     found = decompose(

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from analysis.access import AccessModel
 from analysis.contexts import Assignment
 from analysis.model import ExtractionStep, ForeignKey
 
+_NO_ENDPOINTS = (
+    "no endpoint is routed to it (its tables are only used by other contexts' endpoints): "
+    "nothing to route, so it is extracted after the contexts that have endpoints, as a "
+    "module of the context that uses it most or as a data-only service"
+)
+
 
 def extraction_plan(model: AccessModel, split: Assignment) -> list[ExtractionStep]:
-    """One step per context, least coupled first (ties by name)."""
+    """One step per context, least coupled first (ties by name); a context without
+    endpoints never goes before one with endpoints (it has nothing to route)."""
     steps = [_step(model, split, context.name) for context in split.contexts]
-    return sorted(steps, key=lambda s: (s.coupling, s.context))
+    if model.has_workload:
+        steps = [s if s.endpoints else replace(s, note=_NO_ENDPOINTS) for s in steps]
+    return sorted(steps, key=lambda s: (bool(s.note), s.coupling, s.context))
 
 
 def _step(model: AccessModel, split: Assignment, name: str) -> ExtractionStep:

@@ -29,6 +29,14 @@ def report_markdown(report: dict[str, Any]) -> str:
     )
     if report.get("note"):
         out += ["", f"> {report['note']}"]
+    verdict = report["verdict"]
+    title = "one context" if verdict["kind"] == "one-context" else "split"
+    out += ["", f"## Verdict: {title}", "", f"{verdict['reason']}."]
+    if verdict["kind"] == "one-context":
+        out.append(
+            "The contexts below are therefore one; the evidence is the best split the "
+            f"clustering found ({verdict['best_split_contexts']} contexts)."
+        )
     out += ["", "## Contexts", "", "| context | tables | endpoints |", "|---|---|---|"]
     for c in report["contexts"]:
         out.append(f"| {c['name']} | {', '.join(c['tables'])} | {len(c['endpoints'])} |")
@@ -57,6 +65,8 @@ def report_markdown(report: dict[str, Any]) -> str:
         joins = [f"{a} ⋈ {b}" for a, b in step["joins_to_replace"]]
         out.append(f"   - joins to replace: {_items(joins)}")
         out.append(f"   - CDC streams needed: {_items(step['cdc_streams'])}")
+        if step.get("note"):
+            out.append(f"   - note: {step['note']}")
     out += ["", "## Metrics", "", "| metric | value | meaning |", "|---|---|---|"]
     for key, value in report["metrics"].items():
         out.append(f"| {key} | {value} | {_METRIC_HELP.get(key, '')} |")

@@ -206,6 +206,9 @@ def _summary(report: dict[str, Any], out: Path, note: str | None) -> None:
     )
     if report.get("note"):
         console.print(f"[yellow]{report['note']}[/]")
+    verdict = report["verdict"]
+    label = "one context" if verdict["kind"] == "one-context" else "split"
+    console.print(f"verdict: [bold]{label}[/]: {verdict['reason']}", soft_wrap=True)
     table = Table("#", "context", "tables", "endpoints")
     order = {name: i for i, name in enumerate(report["extraction_order"], 1)}
     for c in sorted(report["contexts"], key=lambda c: order.get(c["name"], 0)):

@@ -175,3 +175,32 @@ def test_bad_settings_in_the_environment_are_one_clear_line(tmp_path, monkeypatc
     result = _petclinic(tmp_path / "out")
     assert result.exit_code == 1
     assert "STRANGLER_ANALYZE_SEED must be int, got 'lucky'" in result.output
+
+
+def test_a_tightly_coupled_workload_gets_a_one_context_verdict(tmp_path):
+    from tests.analysis.corpus.generate import materialise
+
+    tpcc = materialise("tpcc", tmp_path)
+    out = tmp_path / "out"
+    result = _run("--schema", str(tpcc.schema), "--pg-log", str(tpcc.workload), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "verdict: one context" in result.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["verdict"]["kind"] == "one-context"
+    assert report["verdict"]["spanning_write_share"] >= report["verdict"]["threshold"]
+    assert len(report["contexts"]) == 1
+    assert "## Verdict: one context" in (out / "report.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--one-context-share", "2", "one_context_share must be in (0, 1], got 2.0"),
+        ("--jobs", "-1", "jobs must be >= 0"),
+    ],
+)
+def test_bad_tuning_options_are_one_clear_line(tmp_path, option, value, message):
+    result = _petclinic(tmp_path / "out", option, value)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output

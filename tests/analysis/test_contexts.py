@@ -102,7 +102,12 @@ def test_extraction_plan_starts_with_the_least_coupled_context():
     model = model_of(SHOP, SHOP_DDL)
     split = split_of(model)
     plan = extraction_plan(model, split)
-    assert [s.coupling for s in plan] == sorted(s.coupling for s in plan)
+    routed = [s for s in plan if s.endpoints]
+    assert [s.coupling for s in routed] == sorted(s.coupling for s in routed)
+    # a context no endpoint is routed to comes after those with endpoints, and says why
+    idle = [s for s in plan if not s.endpoints]
+    assert plan == routed + idle
+    assert all("no endpoint is routed to it" in s.note for s in idle)
     orders = next(s for s in plan if "orders" in s.tables)
     assert ("order_lines", "products") in {
         (fk.table, fk.ref_table) for fk in orders.foreign_keys_to_cut
