@@ -141,7 +141,7 @@ def naive(recording: Path, legacy: str, candidate: str) -> tuple[float, int]:
 def engine(recording: Path, legacy: str, candidate: str) -> tuple[float, int]:
     from parity import NoiseModel
     from parity.inputs import read_jsonl
-    from parity.replay import Replayer, ReplayConfig
+    from parity.replay import ReplayConfig, Replayer
     from parity.report import Tally
 
     noise = NoiseModel()
