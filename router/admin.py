@@ -1,7 +1,8 @@
 """The admin HTTP API: JSON over a bearer token, on its own port (127.0.0.1 by default).
 
 Every call but GET /health needs `Authorization: Bearer <token>`, compared in constant
-time. Errors are `{"error": {"code", "message"}}`. Changes go to the store as a new
+time, or the dashboard's session cookie (/ui/, router/ui) with its `X-CSRF-Token` header
+on every state-changing call. Errors are `{"error": {"code", "message"}}`. Changes go to the store as a new
 version (who = X-Strangler-Actor or "admin-api", why = the body's "reason") and are
 published to this process's data plane at once; other data planes sharing the store
 pick them up by polling. The OpenAPI document is at /openapi.json.
@@ -35,8 +36,16 @@ from router.gate import (
 from router.openapi import document
 from router.store import RouteStore
 from router.table import MONOLITH, Route, RouteTable
+from router.ui import register_dashboard
+from router.ui.session import CsrfRefused, session_actor
 
-STATUS = {ValidationError: 400, NotFound: 404, Conflict: 409, PromotionRefused: 409}
+STATUS = {
+    ValidationError: 400,
+    NotFound: 404,
+    Conflict: 409,
+    PromotionRefused: 409,
+    CsrfRefused: 403,
+}
 
 
 @dataclass
@@ -56,14 +65,18 @@ def create_app(control: Control) -> Flask:
 
     @app.before_request
     def _auth() -> Response | None:
-        if request.path == "/health":
-            return None
+        if request.path == "/health" or request.path.startswith("/ui/"):
+            return None  # the dashboard (router/ui) checks its own session cookie
         given = request.headers.get("Authorization", "")
         scheme, _, token = given.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(
             token.strip().encode(), control.token.encode()
         ):
-            return _error(401, "unauthorized", "missing or wrong bearer token")
+            actor = session_actor(request, control.token)  # the dashboard's cookie + CSRF
+            if actor is None:
+                return _error(401, "unauthorized", "missing or wrong bearer token")
+            g.actor = actor
+            return None
         g.actor = request.headers.get("X-Strangler-Actor", "admin-api")[:200]
         return None
 
@@ -80,6 +93,7 @@ def create_app(control: Control) -> Flask:
     _upstreams(app, control)
     _versions(app, control)
     _observability(app, control)
+    register_dashboard(app, control)  # /ui/ (router/ui)
     return app
 
 
@@ -160,15 +174,7 @@ def _routes(app: Flask, c: Control) -> None:
 def _upstreams(app: Flask, c: Control) -> None:
     @app.get("/upstreams")
     def list_upstreams() -> Any:
-        table = c.store.current()
-        out = []
-        for u in table.upstreams:
-            breaker = c.plane.breakers.get(u.name)
-            item = codec.upstream_to_dict(u)
-            item["healthy"] = c.plane.health.healthy(u)
-            item["breaker"] = breaker.current(c.plane.clock()).state if breaker else CLOSED
-            out.append(item)
-        return {"version": table.version, "upstreams": out}
+        return upstream_states(c)
 
     @app.put("/upstreams/<name>")
     def put_upstream(name: str) -> Any:
@@ -261,6 +267,19 @@ def _observability(app: Flask, c: Control) -> None:
             "in_flight": in_flight,
             "noise": mirror.learned_noise() if mirror else {},  # per route: field -> times
         }
+
+
+def upstream_states(c: Control) -> dict[str, Any]:
+    """Every upstream with its health and circuit-breaker state (GET /upstreams, /ui/)."""
+    table = c.store.current()
+    out = []
+    for u in table.upstreams:
+        breaker = c.plane.breakers.get(u.name)
+        item = codec.upstream_to_dict(u)
+        item["healthy"] = c.plane.health.healthy(u)
+        item["breaker"] = breaker.current(c.plane.clock()).state if breaker else CLOSED
+        out.append(item)
+    return {"version": table.version, "upstreams": out}
 
 
 def _judge(c: Control, route: Route) -> tuple[Evidence, Verdict]:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what the test suite's real services need: Debian packages (PostgreSQL server,
-# graphviz, nginx, a Java runtime, Maven), the Apache Kafka broker jars and the Debezium
+# graphviz, nginx, a Java runtime, Maven, chromium + chromium-driver), the Apache Kafka broker jars and the Debezium
 # PostgreSQL connector with Kafka Connect from Maven Central, cached outside the repository. Idempotent, and quick when all is present.
 # Under CI=true any failure is fatal; otherwise it says what is missing and goes on
 # (the tests that need the missing piece then skip with a one-line reason).
@@ -29,6 +29,9 @@ have_cmd dot || wanted+=(graphviz)
 have_cmd nginx || wanted+=(nginx)
 have_cmd java || wanted+=(default-jre-headless)
 have_cmd mvn || wanted+=(maven)
+# headless Chromium + its WebDriver for the dashboard's browser tests (tests/router/ui)
+have_cmd chromium || wanted+=(chromium)
+have_cmd chromedriver || wanted+=(chromium-driver)
 
 if [ ${#wanted[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null 2>&1; then

@@ -1,0 +1,84 @@
+"""Fixtures for the dashboard tests: a router with a monolith and a catalog upstream, and
+one headless Chromium (Debian's chromium + chromium-driver, Selenium 4) per session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.router.conftest import TOKEN, Admin, serve_routes
+from tests.services import unavailable
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1400,1000",
+)
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
+ROUTES = [
+    {"id": "products", "path": "/api/products/**", "target": "catalog"},
+    {"id": "reviews", "path": "/api/reviews/**", "target": "catalog", "mode": "shadow"},
+]
+
+
+@pytest.fixture
+def dashboard(upstream: Any, start_router: Any) -> Any:
+    """A running router: `products` (monolith) and `reviews` (shadow) routes to catalog."""
+    mono, catalog, router = serve_routes(upstream, start_router, ROUTES)
+    router.mono, router.catalog, router.admin = mono, catalog, Admin(router.admin_url)
+    return router
+
+
+@pytest.fixture(scope="session")
+def _chromium() -> Iterator[Any]:
+    how = "apt-get install chromium chromium-driver (scripts/ensure-services.sh does)"
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not os.access(path, os.X_OK):
+            unavailable("chromium", f"{path} not found", how)
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        unavailable("selenium", "the selenium package is not installed", "pip install -e .[dev]")
+    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must never download a browser
+    profile = tempfile.mkdtemp(prefix="strangler-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (*FLAGS, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver.implicitly_wait(0)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def browser(_chromium: Any) -> Any:
+    """The session's browser with no cookies (each test logs in itself)."""
+    _chromium.delete_all_cookies()
+    return _chromium
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+__all__ = ["TOKEN"]

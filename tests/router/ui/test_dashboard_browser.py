@@ -1,0 +1,222 @@
+"""The dashboard in a real browser (headless Chromium driven by Selenium): log in, switch a
+route and see the proxy follow, roll back from the history, watch counters move live,
+and nothing injected through a header, a path or a response body ever runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.router.conftest import TOKEN, Proxy
+
+pytestmark = pytest.mark.browser
+EVIL = '<script>window.__xss=1;alert(1)</script><img src=x onerror="window.__xss=2">'
+
+
+def wait(browser: Any, condition: Callable[[Any], Any], seconds: float = 15) -> Any:
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    ignored = (NoSuchElementException, StaleElementReferenceException)  # a live part swapped in
+    return WebDriverWait(browser, seconds, 0.1, ignored).until(condition)
+
+
+def texts(browser: Any, css: str) -> list[str]:
+    """The text of every element matching `css`, read in one step (no stale elements)."""
+    script = "return [...document.querySelectorAll(arguments[0])].map(e => e.textContent.trim())"
+    return list(browser.execute_script(script, css))
+
+
+def log_in(browser: Any, router: Any, token: str = TOKEN, name: str = "alice") -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(router.admin_url + "/ui/login")
+    browser.find_element(By.ID, "token").send_keys(token)
+    browser.find_element(By.ID, "name").send_keys(name)
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+
+
+def row(browser: Any, route: str) -> Any:
+    from selenium.webdriver.common.by import By
+
+    return browser.find_element(By.CSS_SELECTOR, f'#routes-table tr[data-route="{route}"]')
+
+
+def mode(browser: Any, route: str) -> str:
+    """The mode the routes view shows for `route`."""
+    found = texts(browser, f'#routes-table tr[data-route="{route}"] .mode')
+    return found[0] if found else ""
+
+
+def served_by(router: Any, path: str) -> str:
+    proxy = Proxy(router.proxy_url)
+    try:
+        return str(proxy.send("GET", path)[2]["served_by"])
+    finally:
+        proxy.close()
+
+
+def no_script_ran(browser: Any) -> None:
+    from selenium.common.exceptions import NoAlertPresentException
+
+    with pytest.raises(NoAlertPresentException):
+        browser.switch_to.alert.text  # noqa: B018
+    assert browser.execute_script("return window.__xss === undefined")
+
+
+def test_a_wrong_token_is_refused_and_the_right_one_opens_the_routes(
+    browser: Any, dashboard: Any, screenshots: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    log_in(browser, dashboard, token="wrong")
+    assert "wrong admin token" in browser.find_element(By.ID, "login-error").text
+    assert browser.get_cookies() == []
+    browser.save_screenshot(str(screenshots / "login.png"))
+    log_in(browser, dashboard)
+    assert browser.current_url.endswith("/ui/routes")
+    ids = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#routes-table .route-id")]
+    assert ids == ["products", "reviews"]
+    cookie = next(c for c in browser.get_cookies() if c["name"] == "strangler_ui")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+
+
+def test_switching_a_route_in_the_page_moves_the_proxy_and_records_the_actor(
+    browser: Any, dashboard: Any, screenshots: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    assert served_by(dashboard, "/api/products/1") == "monolith"
+    log_in(browser, dashboard, name="alice")
+    products = row(browser, "products")
+    Select(products.find_element(By.NAME, "mode")).select_by_value("service")
+    products.find_element(By.NAME, "reason").send_keys("catalog owns products")
+    products.find_element(By.CSS_SELECTOR, "button[value=set]").click()
+    wait(browser, lambda b: "✔" in b.find_element(By.ID, "last-action").text)
+    wait(browser, lambda b: mode(b, "products") == "service")
+    browser.save_screenshot(str(screenshots / "routes.png"))
+    assert served_by(dashboard, "/api/products/1") == "catalog"
+
+    browser.find_element(By.LINK_TEXT, "History").click()
+    newest = browser.find_element(By.CSS_SELECTOR, "#history-table tbody tr")
+    assert newest.find_element(By.CLASS_NAME, "actor").text == "ui:alice"
+    assert "catalog owns products" in newest.text
+    assert '"monolith" → "service"' in newest.text.replace("\n", " ")
+    browser.save_screenshot(str(screenshots / "history.png"))
+
+
+def test_a_refused_promotion_shows_why_and_forcing_needs_a_reason(
+    browser: Any, dashboard: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    log_in(browser, dashboard)
+    reviews = row(browser, "reviews")
+    assert "✘ refused" in reviews.find_element(By.CLASS_NAME, "gate").text
+    reviews.find_element(By.CSS_SELECTOR, "button[value=promote]").click()
+    note = wait(browser, lambda b: b.find_element(By.ID, "last-action").text or None)
+    assert "promotion_refused" in note and "shadow comparisons 0 (minimum 200)" in note
+    reviews = row(browser, "reviews")
+    reviews.find_element(By.NAME, "force").click()
+    reviews.find_element(By.CSS_SELECTOR, "button[value=promote]").click()
+    assert "needs a reason" in reviews.find_element(By.CLASS_NAME, "result").text
+    reviews.find_element(By.NAME, "reason").send_keys("load test sign-off")
+    reviews.find_element(By.CSS_SELECTOR, "button[value=promote]").click()
+    wait(browser, lambda b: mode(b, "reviews").startswith("canary"))
+    latest = dashboard.admin.call("GET", "/versions?limit=1")[1]["versions"][0]
+    assert latest["change"]["forced"] is True and latest["reason"] == "load test sign-off"
+
+
+def test_rolling_back_from_the_history_restores_the_route(browser: Any, dashboard: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    before = dashboard.admin.call("GET", "/versions?limit=1")[1]["versions"][0]["version"]
+    dashboard.admin.call("PATCH", "/routes/products", {"mode": "service"})
+    assert served_by(dashboard, "/api/products/1") == "catalog"
+    log_in(browser, dashboard)
+    browser.find_element(By.LINK_TEXT, "History").click()
+    form = browser.find_element(By.CSS_SELECTOR, f'form[data-version="{before}"]')
+    form.find_element(By.TAG_NAME, "button").click()
+    alert = wait(browser, lambda b: b.switch_to.alert)
+    assert f"version {before}" in alert.text
+    alert.dismiss()
+    assert "cancelled" in browser.find_element(By.ID, "last-action").text
+    form = browser.find_element(By.CSS_SELECTOR, f'form[data-version="{before}"]')
+    form.find_element(By.TAG_NAME, "button").click()
+    wait(browser, lambda b: b.switch_to.alert).accept()
+    wait(browser, lambda b: "rolled back" in b.find_element(By.ID, "last-action").text)
+    assert served_by(dashboard, "/api/products/1") == "monolith"
+    newest = browser.find_element(By.CSS_SELECTOR, "#history-table tbody tr")
+    assert newest.find_element(By.CLASS_NAME, "actor").text == "ui:alice"
+    assert "rollback" in newest.text
+
+
+def test_traffic_sent_after_the_page_loaded_shows_up_without_a_reload(
+    browser: Any, dashboard: Any, screenshots: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    log_in(browser, dashboard)
+    browser.find_element(By.LINK_TEXT, "Traffic").click()
+    browser.execute_script("window.__loaded = 'this page'")
+    proxy = Proxy(dashboard.proxy_url)
+    for n in range(30):
+        proxy.send("GET", f"/api/products/{n}")
+    dashboard.mono.status = 500  # three failures: fewer than open the circuit breaker
+    for n in range(3):
+        proxy.send("GET", f"/api/products/{n}")
+    proxy.close()
+    cell = '#traffic-table tr[data-route="products"][data-target="monolith"] .total'
+    wait(browser, lambda b: texts(b, cell) == ["33"])
+    assert browser.execute_script("return window.__loaded") == "this page"  # no reload
+    text = browser.find_element(By.CSS_SELECTOR, "#traffic-table tbody tr").text
+    assert "(3 in all)" in text and " ms" in text
+    browser.save_screenshot(str(screenshots / "traffic.png"))
+
+
+def test_script_in_a_header_a_path_or_a_response_body_never_runs(
+    browser: Any, dashboard: Any, screenshots: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    admin = dashboard.admin
+    rule = {"path": "/api/evil/**", "target": "catalog", "header": f"X-Evil: {EVIL}"}
+    assert admin.call("POST", "/routes", {**rule, "id": "evil", "reason": EVIL})[0] == 201
+    dashboard.catalog.extra = {"note": EVIL}  # the candidate's answers carry it
+    proxy = Proxy(dashboard.proxy_url)
+    proxy.send("GET", "/api/reviews/<script>alert(2)</script>", X_Evil=EVIL)
+    proxy.close()
+    log_in(browser, dashboard)
+    assert EVIL in row(browser, "evil").text
+    for view in ("History", "Traffic", "Parity"):
+        browser.find_element(By.LINK_TEXT, view).click()
+        no_script_ran(browser)
+        if view == "History":
+            assert EVIL in browser.find_element(By.ID, "history-table").text
+    link = '#parity-table tr[data-route="reviews"] a'  # the mirror's row arrives live
+    wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, link))[0].click()
+    wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, ".sample"))
+    sample = browser.find_element(By.CSS_SELECTOR, ".sample")
+    assert "<script>alert(2)</script>" in sample.text
+    assert "window.__xss=1" in sample.text
+    curl = sample.find_element(By.CSS_SELECTOR, "input.curl").get_attribute("value")
+    assert curl.startswith("curl -sS -X GET ") and dashboard.mono.url in curl
+    wait(browser, lambda b: "updated" in b.find_element(By.ID, "live-status").text)
+    no_script_ran(browser)
+    browser.save_screenshot(str(screenshots / "parity.png"))
+
+
+def test_upstreams_show_health_and_breaker_state_in_words(
+    browser: Any, dashboard: Any, screenshots: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    log_in(browser, dashboard)
+    browser.find_element(By.LINK_TEXT, "Upstreams").click()
+    table = browser.find_element(By.ID, "upstreams-table").text
+    assert "catalog" in table and "monolith" in table and "closed" in table
+    browser.save_screenshot(str(screenshots / "upstreams.png"))
