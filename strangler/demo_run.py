@@ -182,7 +182,8 @@ def run_demo(options: DemoOptions, stack: Stack) -> Demo:
             server, admin, demo.routed = shadow_step(
                 stack, o.folder, host=o.host, ports=ports, monolith_url=a.base_url,
                 service_url=s.url, catalog_db=s.database_url, requests=o.requests,
-                min_comparisons=o.min_comparisons, say=say, on_progress=progress,
+                min_comparisons=o.min_comparisons, caught_up=lambda: s.meter.read()[0] == 0,
+                say=say, on_progress=progress,
             )  # fmt: skip
         demo.steps_done.append(3)
         if header(4):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -95,6 +96,7 @@ def demo(
         min_comparisons=min_comparisons, say=say,
         progress=lambda total: _progress(total, enabled=not as_json),
     )  # fmt: skip
+    signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: everything started stops
     with Stack() as stack:
         try:
             result = run_demo(options, stack)
@@ -126,6 +128,10 @@ def _serve_on(urls: dict[str, str], config: str | None) -> None:
         threading.Event().wait()
     except KeyboardInterrupt:
         click.echo("stopping")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @contextlib.contextmanager

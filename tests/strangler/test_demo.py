@@ -103,3 +103,13 @@ def test_a_port_in_use_is_named_in_one_line(tmp_path):
     assert line.startswith(f"Error: port {port} on 127.0.0.1 (for the catalog) is in use")
     assert "--port 0" in line and "Traceback" not in result.output
     _nothing_left_running()
+
+
+def test_a_refused_promotion_stops_the_demo_with_the_gates_reason_and_stops_everything(tmp_path):
+    # the environment outranks the demo's strangler.toml: a gate the demo cannot satisfy
+    env = {"STRANGLER_GATE_MIN_COMPARISONS": "1000"}
+    result = CliRunner(env=env).invoke(main, ["demo", "--dir", str(tmp_path), *SMALL])
+    assert result.exit_code == 1
+    assert "refused by the gate: shadow comparisons" in result.output
+    assert "(minimum 1000)" in result.output and "Traceback" not in result.output
+    _nothing_left_running()
