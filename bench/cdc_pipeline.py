@@ -34,11 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import workload
 from bench.workload import ChangeMix
 from cdc import fastjson
+from cdc.bootstrap import open_transport
 from cdc.capture_sqlite import SqliteCapture
 from cdc.pipeline import Options, Pipeline
 from cdc.sink import Sink
 from cdc.transport import Record, Transport
-from cdc.transport_embedded import EmbeddedLog
 
 if TYPE_CHECKING:
     from tests.services import KafkaBroker, PostgresServer
@@ -233,22 +233,20 @@ def run_all(args: argparse.Namespace) -> None:
           f"-> capture costs x{t_trig / t_plain:.2f} write time")  # fmt: skip
 
     copy_rate = args.changes / bulk_copy(plain, root / "copy.db", args.changes)
-    log = EmbeddedLog(root / "log.db", partitions=3)
+    log = open_transport(f"embedded:{root / 'log.db'}", partitions=3)
     rate, cpu = end_to_end(root, args.changes, log, f"sqlite:///{root / 'e2e-dst.db'}")
     print(f"2. SQLite -> embedded log -> SQLite: {rate:,.0f} changes/s end to end "
           f"(target >= 10,000; {cpu:.0f} us of CPU per change); plain bulk copy "
           f"{copy_rate:,.0f} rows/s; ratio {rate / copy_rate:.3f}")  # fmt: skip
 
-    lags = steady_lag(root, args.rate, args.seconds, EmbeddedLog(root / "lag.db"),
+    lags = steady_lag(root, args.rate, args.seconds, open_transport(f"embedded:{root / 'lag.db'}"),
                       f"sqlite:///{root / 'lag-dst.db'}")  # fmt: skip
     print(f"3. embedded, steady {args.rate}/s for {args.seconds:.0f}s: {len(lags):,} events "
           f"({len(lags) / args.seconds:,.0f}/s written), "
           f"lag p50 {pct(lags, 50):.0f} ms, p99 {pct(lags, 99):.0f} ms")  # fmt: skip
 
     if args.kafka and args.postgres:
-        from cdc.transport_kafka import KafkaTransport
-
-        kafka = KafkaTransport(args.kafka, partitions=3)
+        kafka = open_transport(f"kafka:{args.kafka}", partitions=3)
         k_rate, k_cpu = end_to_end(root, args.changes, kafka, args.postgres)
         print(f"4a. SQLite -> Kafka -> PostgreSQL: {k_rate:,.0f} changes/s end to end "
               f"({k_cpu:.0f} us of this process's CPU per change); "

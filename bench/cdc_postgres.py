@@ -35,7 +35,6 @@ from cdc.capture_pg import PgCapture
 from cdc.pipeline import Options, Pipeline
 from cdc.sink import Sink
 from cdc.transport import Transport
-from cdc.transport_embedded import EmbeddedLog
 
 DDL = """CREATE TABLE items (id integer PRIMARY KEY, name text NOT NULL, qty integer,
 price numeric(10, 2), updated timestamp DEFAULT now())"""
@@ -121,15 +120,15 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
-    from cdc.transport_kafka import KafkaTransport
+    from cdc.bootstrap import open_transport
 
     with contextlib.ExitStack() as stack:
         broker, server = start_services(stack)
         create = server.create_database
         root = Path(tempfile.mkdtemp(prefix="cdc-pg-bench-"))
-        log = EmbeddedLog(root / "log.db")
+        log = open_transport(f"embedded:{root / 'log.db'}")
         embedded, embedded_cpu = drain_rate(create, log, args.changes)
-        kafka = KafkaTransport(broker.bootstrap, partitions=3)
+        kafka = open_transport(f"kafka:{broker.bootstrap}", partitions=3)
         through_kafka, kafka_cpu = drain_rate(create, kafka, args.changes)
         print(f"1. PostgreSQL (pgoutput) -> embedded log -> PostgreSQL: {embedded:,.0f} changes/s "
               f"({embedded_cpu:.0f} us of our CPU per change); -> Kafka -> PostgreSQL: "
