@@ -12,7 +12,7 @@ SCHEMA_ONLY_NOTE = (
     "no workload was given: contexts come from foreign keys and table names only, with "
     "lower confidence. What "
     "that costs, measured on the analyzer's corpus (bench/analyze_accuracy.py): mean "
-    "pairwise F1 0.54 from the schema against 0.85 with a workload, and no ownership, "
+    "pairwise F1 0.53 from the schema against 0.85 with a workload, and no ownership, "
     "endpoint routing, verdict or cross-context write findings. Add a query log "
     "(--log, --pg-log, --pg-stat-statements or --sql-dir)"
 )
