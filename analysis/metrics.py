@@ -9,7 +9,7 @@ from collections.abc import Mapping
 import networkx as nx
 
 from analysis.access import AccessModel
-from analysis.mojo import c2c_coverage, mojofm
+from analysis.mojo import c2c_coverage, mojofm, pairwise_f1
 
 
 def compute(
@@ -37,6 +37,7 @@ def compute(
         common = set(reference) & set(table_context)
         result["mojofm"] = mojofm(table_context, reference)
         result["c2c_coverage_50"] = c2c_coverage(table_context, reference, 0.5)
+        result["pairwise_f1"] = pairwise_f1(table_context, reference)
         result["reference_tables_matched"] = len(common)
         result["reference_tables_missing"] = len(set(reference) - common)
     return result

@@ -14,6 +14,7 @@ _METRIC_HELP = {
     "cross_context_write_pct": "% of writes landing outside the writer's context (lower)",
     "mojofm": "MoJoFM against the reference split, 100 = identical (higher)",
     "c2c_coverage_50": "% of reference contexts matched with c2c >= 0.5 (higher)",
+    "pairwise_f1": "F1 of same-context table pairs against the reference (higher)",
 }
 
 

@@ -195,7 +195,6 @@ def _progress() -> Iterator[Callable[[str, int], Callable[[int], None]] | None]:
 
 def _summary(report: dict[str, Any], out: Path, note: str | None) -> None:
     from rich.console import Console
-    from rich.table import Table
 
     console = Console()
     stats = report["statements"]
@@ -209,12 +208,15 @@ def _summary(report: dict[str, Any], out: Path, note: str | None) -> None:
     verdict = report["verdict"]
     label = "one context" if verdict["kind"] == "one-context" else "split"
     console.print(f"verdict: [bold]{label}[/]: {verdict['reason']}", soft_wrap=True)
-    table = Table("#", "context", "tables", "endpoints")
+    # one line per context, soft-wrapped by the terminal: a table column would break
+    # single words onto lines of their own in a narrow terminal
     order = {name: i for i, name in enumerate(report["extraction_order"], 1)}
     for c in sorted(report["contexts"], key=lambda c: order.get(c["name"], 0)):
-        table.add_row(str(order.get(c["name"], "")), c["name"], ", ".join(c["tables"]),
-                      str(len(c["endpoints"])))  # fmt: skip
-    console.print(table)
+        console.print(
+            f"{order.get(c['name'], '')}. [bold]{c['name']}[/] ({len(c['endpoints'])} "
+            f"endpoints): {', '.join(c['tables'])}",
+            soft_wrap=True,
+        )
     severities = Counter(f["severity"] for f in report["findings"])
     console.print(
         "findings: " + (", ".join(f"{n} {s}" for s, n in sorted(severities.items())) or "none")

@@ -204,3 +204,14 @@ def test_bad_tuning_options_are_one_clear_line(tmp_path, option, value, message)
     assert result.exit_code == 1
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_summary_keeps_each_context_on_one_line_in_a_narrow_terminal(tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "30")
+    result = _petclinic(tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    lines = result.output.splitlines()
+    for context in report["contexts"]:
+        line = next(x for x in lines if f"{context['name']} (" in x)
+        assert line.endswith(", ".join(context["tables"]))
