@@ -13,6 +13,7 @@ pipeline for them. It records what it runs with a heartbeat every HEARTBEAT_S.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -31,7 +32,10 @@ from handover.errors import HandoverError
 from handover.plan import REVERSE, Context
 from handover.state import HandoverState
 
+log = logging.getLogger(__name__)
 HEARTBEAT_S = 0.05
+RETRY_S, MAX_RETRIES = 0.2, 20
+IDLE_S = 0.05  # how often an idle pipeline looks for changes: bounds the handover's drain
 
 
 @dataclass(frozen=True)
@@ -150,9 +154,13 @@ def prepare_reverse(f: Flows) -> None:
     """Capture the service's owned tables from now on (idempotent), with no snapshot."""
     capture = capture_from(f.reverse)
     try:
-        capture.setup(list(f.reverse.tables))
         if isinstance(capture, SqliteCapture):
+            # triggers are DDL: installing them again would disturb the sink writing there
+            if not set(f.reverse.tables) <= {m.name for m in capture.tables()}:
+                capture.setup(list(f.reverse.tables))
             capture.start_without_snapshot()
+        else:
+            capture.setup(list(f.reverse.tables))
     finally:
         capture.close()
 
@@ -160,7 +168,7 @@ def prepare_reverse(f: Flows) -> None:
 def _pump(cfg: CdcConfig, tables: tuple[str, ...], stop: threading.Event) -> None:
     with open_pipeline(cfg) as pipeline:
         pipeline.topics = [t for t in pipeline.topics if t.rsplit(".", 1)[-1] in tables]
-        pipeline.run(stop)
+        pipeline.run(stop, idle_sleep_s=IDLE_S)
 
 
 def _guarded(
@@ -176,6 +184,7 @@ def _guarded(
 def run_directed(f: Flows, state: HandoverState, stop: threading.Event) -> None:
     """Run the context's CDC in the direction stored for it, switching when it changes."""
     forward_tables = tuple(f.forward.tables)
+    retries = 0
     while not stop.is_set():
         direction = state.direction(f.context.name).wanted
         if direction == REVERSE:
@@ -204,7 +213,19 @@ def run_directed(f: Flows, state: HandoverState, stop: threading.Event) -> None:
         for thread in threads:
             thread.join()
         if failures:
-            raise failures[0]
+            retries = _retry_or_raise(failures[0], retries)
+            stop.wait(RETRY_S)
+        else:
+            retries = 0
+
+
+def _retry_or_raise(failure: BaseException, retries: int) -> int:
+    """Start again after a busy database (SQLite's lock, a PG serialization failure);
+    give up, raising it, after MAX_RETRIES in a row or on any other error."""
+    if not isinstance(failure, sa.exc.OperationalError) or retries >= MAX_RETRIES:
+        raise failure
+    log.warning("CDC pipeline stopped (%s); starting it again", failure.orig)
+    return retries + 1
 
 
 def wait_until(check: Callable[[], bool], deadline: float, step: float = 0.01) -> bool:

@@ -204,20 +204,27 @@ def test_a_hold_timeout_puts_everything_back(world):
     assert world.state.run("catalog") is None
 
 
+def _allowed(_route: str) -> dict:
+    return ALLOWED
+
+
+def _perform_then_die(step: int, store_url: str, state_url: str, flows_) -> None:
+    os.environ[STOP_AT_ENV] = str(step)
+    settings = Settings(
+        context=CATALOG, flows=flows_, store=RouteStore(store_url),
+        state=HandoverState(state_url), gate=_allowed, endpoints=REPORT, hold_s=5.0,
+    )  # fmt: skip
+    perform(settings, HANDOVER)
+
+
 def _killed_run(world: World, step: int) -> int:
-    """Perform the handover in a child process that SIGKILLs itself after `step`."""
-    settings = world.settings()
-
-    def child() -> None:
-        os.environ[STOP_AT_ENV] = str(step)
-        store, state = RouteStore(world.store_url), HandoverState(world.state_url)
-        from dataclasses import replace
-
-        perform(replace(settings, store=store, state=state), HANDOVER)
-
-    process = multiprocessing.get_context("fork").Process(target=child)
+    """Perform the handover in a new process that SIGKILLs itself after `step`."""
+    args = (step, world.store_url, world.state_url, world.flows)
+    process = multiprocessing.get_context("spawn").Process(target=_perform_then_die, args=args)
     process.start()
-    process.join(60)
+    process.join(120)
+    if process.exitcode is None:
+        process.kill()
     return int(process.exitcode or 0)
 
 
