@@ -17,13 +17,21 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Flask, Response, g, redirect, render_template, request, url_for
 
-from router.ui import session, traffic, views
+from router.errors import ValidationError
+from router.ui import data, session, traffic, views
 
 if TYPE_CHECKING:
     from router.admin import Control
 
-PAGES = ("routes", "history", "traffic", "parity", "upstreams")
-REFRESH_MS = {"routes": 3000, "history": 3000, "traffic": 2000, "parity": 3000, "upstreams": 2000}
+PAGES = ("routes", "history", "traffic", "parity", "data", "upstreams")
+REFRESH_MS = {
+    "routes": 3000,
+    "history": 3000,
+    "traffic": 2000,
+    "parity": 3000,
+    "data": 3000,
+    "upstreams": 2000,
+}
 
 
 def register_dashboard(app: Flask, control: Control) -> None:
@@ -39,6 +47,7 @@ def _blueprint(c: Control) -> Blueprint:
         static_folder="static",
     )
     sampler = views.TrafficSampler(c.plane.metrics.render)
+    reader = data.DataReader(data.load_config())
     for name, fn in FILTERS.items():
         bp.add_app_template_filter(fn, name)
 
@@ -103,6 +112,7 @@ def _blueprint(c: Control) -> Blueprint:
         "traffic": lambda: views.traffic(c, sampler),
         "parity": lambda: views.parity(c, request.args.get("route")),
         "upstreams": lambda: views.upstreams(c),
+        "data": lambda: _data(reader),
     }
 
     @bp.get("/<any(" + ", ".join(PAGES) + "):name>")
@@ -134,6 +144,10 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f} %"
 
 
+def _lag(ms: int | None) -> str:
+    return "unknown" if ms is None else f"{ms} ms"
+
+
 def _json(value: Any) -> str:
     """A value as JSON text, to be escaped by the template like any other text."""
     return json.dumps(value, ensure_ascii=False, default=str)
@@ -148,8 +162,17 @@ FILTERS: dict[str, Callable[..., str]] = {
     "pct": _pct,
     "ms": _ms,
     "json": _json,
+    "lag": _lag,
     "sparkline": traffic.sparkline,
 }
+
+
+def _data(reader: data.DataReader) -> dict[str, Any]:
+    raw = request.args.get("dlq")
+    if raw is not None and not raw.isdigit():
+        raise ValidationError("dlq must be a sink number")
+    letters = reader.dead_letters(int(raw)) if raw is not None else None
+    return {"sinks": reader.lag(), "handovers": reader.handovers(), "dlq": letters}
 
 
 def _limit() -> int:

@@ -12,7 +12,6 @@ only while a page is open, so the first look shows cumulative figures.
 from __future__ import annotations
 
 import itertools
-import math
 import threading
 import time
 from collections import deque
@@ -21,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
+
+from router.gate_evidence import quantile as histogram_quantile
 
 Key = tuple[str, str]  # (route, target)
 RATE_WINDOW = 10.0
@@ -54,20 +55,7 @@ def parse(text: str, at: float) -> Sample:
 
 def quantile(q: float, buckets: dict[float, float]) -> float | None:
     """histogram_quantile over cumulative buckets (upper bound -> count); None if empty."""
-    bounds = sorted(buckets)
-    if not bounds or buckets[bounds[-1]] <= 0:
-        return None
-    rank = q * buckets[bounds[-1]]
-    lower, below = 0.0, 0.0
-    for bound in bounds:
-        count = buckets[bound]
-        if count >= rank:
-            if math.isinf(bound):
-                return lower
-            inside = count - below
-            return lower + (bound - lower) * ((rank - below) / inside if inside else 1.0)
-        lower, below = bound, count
-    return lower
+    return histogram_quantile(q, list(buckets.items()))
 
 
 class TrafficSampler:

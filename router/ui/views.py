@@ -30,18 +30,18 @@ MODES = ops.LADDER
 def routes(c: Control) -> dict[str, Any]:
     table = c.store.current()
     rows = [
-        {**codec.route_to_dict(r), "order": n, "gate": _gate(c, table, r)}
+        {**codec.route_to_dict(r), "order": n, "gate": _gate(c, r)}
         for n, r in enumerate(table.matching_order, 1)
     ]
     targets = [u.name for u in table.upstreams if u.name != MONOLITH]
     return {"version": table.version, "rows": rows, "targets": targets, "modes": MODES}
 
 
-def _gate(c: Control, table: RouteTable, route: Route) -> dict[str, Any]:
+def _gate(c: Control, route: Route) -> dict[str, Any]:
     """The gate's verdict on the route's next rung, as GET /routes/<id>/gate gives it."""
     if route.mode == MODES[-1]:
         return {"next": None}
-    nxt = ops.step(table, route.id, 1)[1].mode
+    nxt = MODES[MODES.index(route.mode) + 1]  # what POST /routes/<id>/promote moves it to
     if nxt not in GATED_MODES:
         return {"next": nxt, "gated": False}
     verdict = judge(gather(route, c.gate, c.comparisons, c.plane.metrics), c.gate)

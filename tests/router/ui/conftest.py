@@ -12,6 +12,10 @@ from typing import Any
 
 import pytest
 
+from cdc import sink_state
+from cdc.event import Message
+from cdc.sink import Sink
+from router.ui.data import DashboardConfig, load_config
 from tests.router.conftest import TOKEN, Admin, serve_routes
 from tests.services import unavailable
 
@@ -79,6 +83,32 @@ def browser(_chromium: Any) -> Any:
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+def sink_with(url: str, pipeline: str, lags: dict[str, int], dead: int = 0) -> None:
+    """A sink database whose state says it applied 10 rows per table with these lags."""
+    sink = Sink(url, pipeline=pipeline)
+    with sink.engine.begin() as conn:
+        for table, lag in lags.items():
+            row = {"pipeline": pipeline, "target": table, "source_table": table}
+            times = {"last_source_ms": 1, "last_apply_ms": 1 + lag, "last_lag_ms": lag}
+            conn.execute(sink_state.STATS.insert().values(**row, **times, applied=10))
+        for n in range(dead):
+            value = b'{"source": {"table": "products"}, "op": "u"}'
+            message = Message("shop.main.products", b'{"id": 7}', value)
+            sink_state.add_dead(conn, pipeline, message, 0, n, "no such column: colour")
+    sink.engine.dispose()
+
+
+@pytest.fixture
+def data_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DashboardConfig:
+    forward, back = f"sqlite:///{tmp_path}/catalog.db", f"sqlite:///{tmp_path}/shop.db"
+    sink_with(forward, "default", {"products": 120, "categories": 5}, dead=2)
+    sink_with(back, "reviews-back", {"reviews": 40})
+    sinks = f"forward catalog default {forward},reverse reviews reviews-back {back}"
+    monkeypatch.setenv("STRANGLER_DASHBOARD_SINKS", sinks)
+    monkeypatch.setenv("STRANGLER_DASHBOARD_HANDOVER", f"sqlite:///{tmp_path}/handover.db")
+    return load_config()
 
 
 __all__ = ["TOKEN"]

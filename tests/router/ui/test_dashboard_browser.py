@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from router.table import Route
 from tests.router.conftest import TOKEN, Proxy
 
 pytestmark = pytest.mark.browser
@@ -220,3 +221,44 @@ def test_upstreams_show_health_and_breaker_state_in_words(
     table = browser.find_element(By.ID, "upstreams-table").text
     assert "catalog" in table and "monolith" in table and "closed" in table
     browser.save_screenshot(str(screenshots / "upstreams.png"))
+
+
+def test_the_data_view_shows_lag_per_direction_and_opens_the_dead_letters(
+    browser: Any, data_config: Any, dashboard: Any, screenshots: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    log_in(browser, dashboard)
+    browser.find_element(By.LINK_TEXT, "Data").click()
+    lags = texts(browser, '#cdc-table tr[data-table="products"] .lag')
+    assert lags == ["120 ms"]
+    assert texts(browser, "#handover-table .state") == ["not started", "not started"]
+    browser.find_element(By.PARTIAL_LINK_TEXT, "2 dead").click()
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#dlq-table tbody tr")) == 2
+    browser.save_screenshot(str(screenshots / "data.png"))
+
+
+def test_two_hundred_routes_stay_usable_filtered_and_switchable(
+    browser: Any, dashboard: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    many = tuple(Route(f"r{n:03}", f"/api/many/{n}/**", "catalog") for n in range(200))
+    table = dashboard.store.update(
+        lambda t: t.replace(routes=t.routes + many), actor="pytest", reason="200", change={}
+    )  # one version (200 POST /routes would each store a version)
+    dashboard.plane.publish(table)
+    log_in(browser, dashboard)
+    assert len(texts(browser, "#routes-table tbody tr")) == 202
+    browser.find_element(By.ID, "filter").send_keys("/api/many/142/")
+    wait(
+        browser,
+        lambda b: (
+            len(b.find_elements(By.CSS_SELECTOR, "#routes-table tbody tr:not([hidden])")) == 1
+        ),
+    )
+    target = row(browser, "r142")
+    target.find_element(By.CSS_SELECTOR, "button[value=promote]").click()
+    wait(browser, lambda b: mode(b, "r142") == "shadow")
+    assert served_by(dashboard, "/api/many/142/x") == "monolith"  # shadow: the monolith answers
+    assert dashboard.admin.call("GET", "/routes/r142")[1]["mode"] == "shadow"
