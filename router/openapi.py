@@ -36,6 +36,7 @@ def document() -> dict[str, Any]:
         "sticky": {"type": "string", "example": "header:X-User-ID"},
         "fallback": {"type": "boolean"},
         "shadow_methods": {"type": "array", "items": {"type": "string"}},
+        "hold": {"type": "number", "minimum": 0, "maximum": 60, "description": "handover"},
         "reason": {"type": "string", "description": "why (stored in the history)"},
         "force": {"type": "boolean", "description": "activate an unhealthy target anyway"},
     }
