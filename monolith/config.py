@@ -34,6 +34,8 @@ class MonolithConfig:
     port: int = 5000
     log_level: str = "INFO"
     sql_log: str | None = None
+    # branch by abstraction (monolith/seams.py): reviews are deleted through this service
+    reviews_service_url: str = ""
 
     def __post_init__(self) -> None:
         if self.log_level.upper() not in LOG_LEVELS:

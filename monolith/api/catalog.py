@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 from sqlalchemy import delete, func, or_, select
 
 from monolith.api.common import as_dict, audit, current_prices, get_or_404, paginate
@@ -23,6 +23,7 @@ from monolith.models import (
     Warehouse,
     utcnow,
 )
+from monolith.seams import delete_reviews
 from monolith.validation import Field, query_choice, query_int, validate_body
 
 bp = Blueprint("catalog", __name__, url_prefix="/api")
@@ -252,6 +253,9 @@ def delete_product(product_id: int):
             f"product {product_id} has been ordered and cannot be deleted; deactivate it instead",
             code="product_has_orders",
         )
+    switched = current_app.config["SHOPCO"].reviews_service_url
+    if switched:  # branch by abstraction: the reviews service owns the reviews
+        delete_reviews(switched, product_id=product_id)
     for model in (CartItem, Review, StockMovement, StockLevel, Price):
         db.execute(delete(model).where(model.product_id == product_id))
     db.execute(delete(Product).where(Product.id == product_id))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 from sqlalchemy import delete, func, or_, select
 
 from monolith.api.common import as_dict, audit, get_or_404, paginate, queue_email
 from monolith.db import session
 from monolith.errors import Conflict
 from monolith.models import Address, Cart, CartItem, Customer, Notification, Order, Review
+from monolith.seams import delete_reviews
 from monolith.validation import EMAIL, Field, query_choice, validate_body
 
 bp = Blueprint("customers", __name__, url_prefix="/api/customers")
@@ -114,6 +115,9 @@ def delete_customer(customer_id: int):
             f"customer {customer_id} has orders and cannot be deleted; suspend it instead",
             code="customer_has_orders",
         )
+    switched = current_app.config["SHOPCO"].reviews_service_url
+    if switched:  # branch by abstraction: the reviews service owns the reviews
+        delete_reviews(switched, customer_id=customer_id)
     carts = select(Cart.id).where(Cart.customer_id == customer_id)
     db.execute(delete(CartItem).where(CartItem.cart_id.in_(carts)))
     for model in (Cart, Address, Review, Notification):

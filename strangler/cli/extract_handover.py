@@ -48,10 +48,23 @@ def _settings(name: str, opts: dict[str, Any]) -> Any:
         state=state,
         gate=_gate(opts.get("admin_url"), opts.get("token")),
         endpoints=endpoints,
-        through_service=tuple(opts.get("through_service") or ()),
+        through_service=(*(opts.get("through_service") or ()), *switched(name)),
         hold_s=opts.get("hold_timeout", 2.0),
         reason=opts.get("reason") or "",
     )
+
+
+def switched(context: str) -> tuple[str, ...]:
+    """ShopCo's endpoints whose writes of the context's tables its switches route through
+    the service (monolith/seams.py), read from ShopCo's configuration."""
+    from monolith.config import load_config
+    from monolith.seams import through_service
+    from strangler.settings import ConfigError
+
+    try:
+        return through_service(context, load_config())
+    except ConfigError as exc:
+        raise click.ClickException(f"cannot read ShopCo's configuration: {exc}") from None
 
 
 def _plan(name: str, source: str | None, transport: str | None) -> Any:
