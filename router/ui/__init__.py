@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, Flask, Response, g, redirect, render_template, request, url_for
 
 from router.errors import ValidationError
-from router.ui import data, session, traffic, views
+from router.ui import data, plan, session, traffic, views
 
 if TYPE_CHECKING:
     from router.admin import Control
 
-PAGES = ("routes", "history", "traffic", "parity", "data", "upstreams")
+PAGES = ("routes", "history", "traffic", "parity", "data", "upstreams", "plan")
 REFRESH_MS = {
     "routes": 3000,
     "history": 3000,
@@ -31,6 +31,7 @@ REFRESH_MS = {
     "parity": 3000,
     "data": 3000,
     "upstreams": 2000,
+    "plan": 5000,
 }
 
 
@@ -47,7 +48,9 @@ def _blueprint(c: Control) -> Blueprint:
         static_folder="static",
     )
     sampler = views.TrafficSampler(c.plane.metrics.render)
-    reader = data.DataReader(data.load_config())
+    config = data.load_config()
+    reader = data.DataReader(config)
+    planner = plan.PlanReader(config.report)
     for name, fn in FILTERS.items():
         bp.add_app_template_filter(fn, name)
 
@@ -113,6 +116,7 @@ def _blueprint(c: Control) -> Blueprint:
         "parity": lambda: views.parity(c, request.args.get("route")),
         "upstreams": lambda: views.upstreams(c),
         "data": lambda: _data(reader),
+        "plan": lambda: views.plan(c, reader, planner),
     }
 
     @bp.get("/<any(" + ", ".join(PAGES) + "):name>")
@@ -128,6 +132,13 @@ def _blueprint(c: Control) -> Blueprint:
             actor=g.session.actor,
             **parts[name](),
         )
+
+    @bp.get("/plan.svg")
+    def plan_svg() -> Any:
+        svg = planner.svg(views.plan(c, reader, planner)["states"])
+        if svg is None:
+            return Response("no context map: run strangler analyze --out DIR", 404)
+        return Response(svg, mimetype="image/svg+xml")
 
     @bp.get("/part/<any(" + ", ".join(PAGES) + "):name>")
     def part(name: str) -> Any:

@@ -5,10 +5,13 @@ admin API from the page). Routes: the table in matching order with the promotion
 gate's verdict for the next rung (GET /routes/<id>/gate). History: GET /versions with
 GET /diff per version. Parity: GET /shadow/summary and /shadow/comparisons. Upstreams:
 GET /upstreams. Traffic: rates and quantiles of GET /metrics (router/ui/traffic.py).
+Data and Plan: CDC sinks, handovers and the analyzer's map (router/ui/data.py, plan.py).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -18,12 +21,14 @@ from router import codec, ops
 from router.gate import GATED_MODES, judge
 from router.gate_evidence import gather
 from router.table import MONOLITH, Route, RouteTable
+from router.ui.data import DataReader
+from router.ui.plan import PlanReader, migration_state
 from router.ui.traffic import TrafficSampler
 
 if TYPE_CHECKING:
     from router.admin import Control
 
-__all__ = ["TrafficSampler", "history", "parity", "routes", "traffic", "upstreams"]
+__all__ = ["TrafficSampler", "history", "parity", "plan", "routes", "traffic", "upstreams"]
 MODES = ops.LADDER
 
 
@@ -105,6 +110,25 @@ def _drill(c: Control, route: str) -> dict[str, Any]:
             }
         )
     return {"fields": fields.most_common(), "samples": samples, "compared": len(recent)}
+
+
+def plan(c: Control, reader: DataReader, planner: PlanReader) -> dict[str, Any]:
+    """Each context of the analyzer's map with its migration state (router/ui/plan.py)."""
+    table = c.store.current()
+    owned = {h["context"] for h in reader.handovers() if h["state"].startswith("handed over")}
+    synced = {
+        s["context"]
+        for s in reader.lag()
+        if s["direction"] == "forward" and any(t["applied"] for t in s["tables"])
+    }
+    rows = []
+    for name in planner.contexts():
+        modes = [r.mode for r in table.routes if r.target == name]
+        state = migration_state(modes, name in owned, name in synced)
+        rows.append({"context": name, "state": state, "routes": len(modes)})
+    states = {r["context"]: r["state"] for r in rows}
+    tag = hashlib.sha256(json.dumps(states, sort_keys=True).encode()).hexdigest()[:12]
+    return {"contexts": rows, "states": states, "tag": tag, "report": planner.folder}
 
 
 def traffic(c: Control, sampler: TrafficSampler) -> dict[str, Any]:

@@ -112,3 +112,18 @@ def data_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DashboardCon
 
 
 __all__ = ["TOKEN"]
+
+
+@pytest.fixture
+def plan_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The analyzer's context map of the jpetstore sample in a report folder; its contexts."""
+    from analysis.pipeline import Inputs, run
+    from analysis.render_dot import contexts_dot
+
+    app = Path(__file__).resolve().parents[2] / "analysis" / "data" / "jpetstore"
+    analysis = run(Inputs(schema=(app / "schema.sql",), sql_dirs=(app / "actions",)))
+    folder = tmp_path / "analysis"
+    folder.mkdir()
+    (folder / "contexts.dot").write_text(contexts_dot(analysis), encoding="utf-8")
+    monkeypatch.setenv("STRANGLER_DASHBOARD_REPORT", str(folder / "report.json"))
+    return [c.name for c in analysis.split.contexts]

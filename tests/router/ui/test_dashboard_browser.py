@@ -262,3 +262,23 @@ def test_two_hundred_routes_stay_usable_filtered_and_switchable(
     wait(browser, lambda b: mode(b, "r142") == "shadow")
     assert served_by(dashboard, "/api/many/142/x") == "monolith"  # shadow: the monolith answers
     assert dashboard.admin.call("GET", "/routes/r142")[1]["mode"] == "shadow"
+
+
+def test_the_plan_view_shows_the_context_map_with_each_state(
+    browser: Any, plan_report: list[str], dashboard: Any, screenshots: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    first, second = plan_report[:2]
+    for name, mode_ in ((first, "service"), (second, "shadow")):
+        dashboard.admin.call("PUT", f"/upstreams/{name}", {"urls": [dashboard.catalog.url]})
+        route = {"id": name, "path": f"/{name}/**", "target": name, "mode": mode_}
+        assert dashboard.admin.call("POST", "/routes", route)[0] == 201
+    log_in(browser, dashboard)
+    browser.find_element(By.LINK_TEXT, "Plan").click()
+    states = dict(zip(plan_report, texts(browser, "#plan-table .state"), strict=True))
+    assert states[first] == "owned by the service" and states[second] == "shadow"
+    image = browser.find_element(By.ID, "plan-map")
+    wait(browser, lambda b: b.execute_script("return arguments[0].naturalWidth", image) > 0)
+    assert "owned by the service" in image.get_attribute("alt")
+    browser.save_screenshot(str(screenshots / "plan.png"))
