@@ -41,26 +41,33 @@ REPORT = {
 ALLOWED = {"allowed": True, "checks": []}
 
 
-def _routes(store: RouteStore) -> RouteTable:
+PATHS = {
+    "catalog": ("/api/categories", "/api/products", "/api/products/{id}"),
+    "reviews": ("/api/reviews", "/api/reviews/{id}"),
+}
+
+
+def _routes(store: RouteStore, name: str) -> RouteTable:
     table = RouteTable()
     table, _ = ops.put_upstream(table, {"name": "monolith", "urls": ["http://127.0.0.1:9"]})
-    table, _ = ops.put_upstream(table, {"name": "catalog", "urls": ["http://127.0.0.1:19"]})
-    for path in ("/api/categories", "/api/products", "/api/products/{id}"):
-        table, _ = ops.add_route(table, {"path": path, "target": "catalog", "mode": "canary"})
+    table, _ = ops.put_upstream(table, {"name": name, "urls": ["http://127.0.0.1:19"]})
+    for path in PATHS[name]:
+        table, _ = ops.add_route(table, {"path": path, "target": name, "mode": "canary"})
     return store.commit(table, actor="test", reason="setup", change={"op": "setup"})
 
 
 class World:
     """Everything a handover of the catalog touches, in tmp_path."""
 
-    def __init__(self, monolith_url: str, databases, tmp_path: Path) -> None:
-        self.synced = synced_service("catalog", monolith_url, databases.new, tmp_path)
+    def __init__(self, monolith_url: str, databases, tmp_path: Path, name: str = "catalog"):
+        self.name, self.context = name, CONTEXTS[name]
+        self.synced = synced_service(name, monolith_url, databases.new, tmp_path)
         self.monolith_url, self.tmp = monolith_url, tmp_path
         self.store_url = f"sqlite:///{tmp_path / 'router.db'}"
         self.state_url = f"sqlite:///{tmp_path / 'handover.db'}"
         self.store, self.state = RouteStore(self.store_url), HandoverState(self.state_url)
-        _routes(self.store)
-        self.flows = flows(CATALOG, self.synced.plan, tmp_path / "handover")
+        _routes(self.store, name)
+        self.flows = flows(self.context, self.synced.plan, tmp_path / "handover")
         self.stop = threading.Event()
         self.worker = threading.Thread(
             target=run_directed, args=(self.flows, self.state, self.stop), daemon=True
@@ -68,14 +75,14 @@ class World:
 
     def settings(self, **changes) -> Settings:
         values = dict(
-            context=CATALOG, flows=self.flows, store=self.store, state=self.state,
+            context=self.context, flows=self.flows, store=self.store, state=self.state,
             gate=lambda _route: ALLOWED, endpoints=REPORT, hold_s=5.0, settle_s=0.05,
         )  # fmt: skip
         return Settings(**{**values, **changes})
 
     def start_worker(self) -> None:
         self.worker.start()
-        assert wait_for(lambda: self.state.direction("catalog").running is not None, 30)
+        assert wait_for(lambda: self.state.direction(self.name).running is not None, 30)
 
     def close(self) -> None:
         self.stop.set()
@@ -239,3 +246,19 @@ def test_a_handover_killed_at_each_step_is_recovered_by_the_next_run(world, step
     assert set(world.modes().values()) == {"service"} and world.holds() == {0.0}
     assert world.state.run("catalog") is None
     assert wait_for(lambda: world.state.direction("catalog").running == REVERSE, 10)
+
+
+def test_the_reviews_are_handed_over_and_back_too(monolith_url, databases, tmp_path):
+    world = World(monolith_url, databases, tmp_path, name="reviews")
+    try:
+        world.start_worker()
+        perform(world.settings(endpoints={}), HANDOVER)
+        assert set(world.modes().values()) == {"service"}
+        _execute(world.synced.url, "DELETE FROM reviews WHERE id = 2")  # the service owns it
+        assert wait_for(lambda: 2 not in [r[0] for r in _rows(world.monolith_url, "reviews")], 30)
+        perform(world.settings(endpoints={}), ROLLBACK)
+        _execute(world.monolith_url, "DELETE FROM reviews WHERE id = 3")  # the monolith again
+        assert wait_for(lambda: 3 not in [r[0] for r in _rows(world.synced.url, "reviews")], 30)
+        assert _rows(world.monolith_url, "reviews") == _rows(world.synced.url, "reviews")
+    finally:
+        world.close()
