@@ -20,7 +20,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "strangler.cli.cdc:cdc",
         "Capture changes as Debezium events and apply them to another database.",
     ),
-    "demo": ("strangler.cli.demo:demo", "Run the bundled ShopCo demo on embedded defaults."),
+    "demo": (
+        "strangler.cli.demo:demo",
+        "Migrate ShopCo's catalog to its own service in one command (embedded defaults).",
+    ),
     "extract": (
         "strangler.cli.extract:extract",
         "Migrate, sync and serve the services extracted from the monolith.",
@@ -36,6 +39,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "routes": (
         "strangler.cli.routes:routes",
         "Move endpoints monolith → shadow → canary → service live; history, rollback, export.",
+    ),
+    "tutorial": (
+        "strangler.cli.tutorial:tutorial",
+        "Move ShopCo's catalog out step by step: explain, run, check (docs/tutorial.md).",
     ),
     "upstreams": (
         "strangler.cli.router_upstreams:upstreams",
