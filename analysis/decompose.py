@@ -10,7 +10,7 @@ import networkx as nx
 from analysis.access import AccessModel
 from analysis.cluster import DEFAULT_RESOLUTION, SCHEMA_RESOLUTION, communities
 from analysis.contexts import Assignment, assign
-from analysis.graph import table_graph
+from analysis.graph import GraphWeights, table_graph
 from analysis.overrides import Overrides
 from analysis.ownership import (
     detach_independent,
@@ -36,6 +36,7 @@ def decompose(
     resolution: float | None,
     seed: int,
     one_context_share: float,
+    weights: GraphWeights | None = None,
 ) -> Decomposition:
     """Cluster the tables, settle ownership, name the contexts and judge the split.
 
@@ -43,7 +44,7 @@ def decompose(
     the verdict is "one context" (and no context count was asked for), the split becomes
     one context; the verdict keeps the evidence from the best split found.
     """
-    graph = table_graph(model)
+    graph = table_graph(model, weights)
     mode_default = DEFAULT_RESOLUTION if model.has_workload else SCHEMA_RESOLUTION
     groups = communities(
         graph,

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from analysis.access import AccessModel
+from analysis.decompose import decompose
+from analysis.graph import GraphWeights
 from analysis.mojo import c2c_coverage, mojofm, pairwise_f1
 from analysis.pipeline import Analysis, Inputs, run
 from tests.analysis.corpus.generate import Materialised, materialise, names
@@ -62,6 +64,17 @@ def inputs_for(made: Materialised, schema_only: bool = False, **options: Any) ->
     if made.workload.suffix == ".log":
         return replace(inputs, pg_logs=(made.workload,))
     return replace(inputs, logs=(made.workload,))
+
+
+def rescore(
+    made: Materialised, analysis: Analysis, resolution: float, share: float, **weights: float
+) -> float:
+    """Pairwise F1 of the split the analyzer makes from an already parsed workload with
+    other parameters (leave-one-out: no re-parsing for every grid point)."""
+    found = decompose(
+        analysis.model, analysis.overrides, resolution, 42, share, GraphWeights(**weights)
+    )
+    return pairwise_f1(found.split.table_context, made.spec.truth_map())
 
 
 def evaluate(
