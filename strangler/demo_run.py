@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -78,6 +79,14 @@ class Demo:
 
     options: DemoOptions
     steps_done: list[int] = field(default_factory=list)
+    step_seconds: dict[int, float] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+
+    def done(self, step: int) -> None:
+        self.steps_done.append(step)
+        previous = sum(self.step_seconds.values())
+        self.step_seconds[step] = round(time.perf_counter() - self.started - previous, 2)
+
     analyzed: Analyzed | None = None
     synced: Synced | None = None
     routed: Routed | None = None
@@ -116,7 +125,10 @@ class Demo:
         return out
 
     def summary(self) -> dict[str, Any]:
-        figures: dict[str, Any] = {"steps_done": self.steps_done}
+        figures: dict[str, Any] = {
+            "steps_done": self.steps_done,
+            "step_seconds": {str(k): v for k, v in self.step_seconds.items()},
+        }
         if self.analyzed:
             figures["contexts"] = {c["name"]: c["tables"] for c in self.analyzed.report["contexts"]}
             figures["extraction_order"] = self.analyzed.report["extraction_order"]
@@ -169,13 +181,13 @@ def run_demo(options: DemoOptions, stack: Stack) -> Demo:
                 stack, o.folder, host=o.host, port=ports.monolith, scale=o.scale,
                 requests=o.requests, say=say, on_progress=progress,
             )  # fmt: skip
-        demo.steps_done.append(1)
+        demo.done(1)
     a = demo.analyzed
     if a and header(2):
         demo.synced = sync_step(
             stack, o.folder, a.database_url, a.base_url, o.host, ports.catalog, say
         )
-        demo.steps_done.append(2)
+        demo.done(2)
     s = demo.synced
     if a and s and header(3):
         with o.progress(o.requests) as progress:
@@ -185,20 +197,20 @@ def run_demo(options: DemoOptions, stack: Stack) -> Demo:
                 min_comparisons=o.min_comparisons, caught_up=lambda: s.meter.read()[0] == 0,
                 say=say, on_progress=progress,
             )  # fmt: skip
-        demo.steps_done.append(3)
+        demo.done(3)
         if header(4):
             with o.progress(o.requests) as progress:
                 promote_step(server, admin, demo.routed, requests=o.requests // 2, say=say,
                              on_progress=progress)  # fmt: skip
             demo.handover = handover_step(o.folder, say)
-            demo.steps_done.append(4)
+            demo.done(4)
         if header(5):
             rollback_step(admin, demo.routed, requests=o.requests // 2, say=say)
-            demo.steps_done.append(5)
+            demo.done(5)
         demo.routes = {r["id"]: r["mode"] for r in admin.call("GET", "/routes")["routes"]}
         demo.routes["default"] = "monolith"
     if header(6):
-        demo.steps_done.append(6)
+        demo.done(6)
     return demo
 
 
