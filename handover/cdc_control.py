@@ -22,7 +22,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from cdc.bootstrap import capture_from, open_pipeline, open_transport
+from cdc.bootstrap import open_pipeline, open_transport
 from cdc.capture_sqlite import SqliteCapture
 from cdc.config import CdcConfig
 from cdc.mapping import load_mapping
@@ -81,17 +81,17 @@ def flows(context: Context, plan: SyncPlan, folder: Path) -> Flows:
     return Flows(context, forward, reverse)
 
 
+def supported(cfg: CdcConfig) -> bool:
+    """Tell whether a handover can steer this pipeline: SQLite sources for now.
+
+    On PostgreSQL the reverse pipeline's slot must exist before the service's first write
+    and the drain must read the slot's flushed LSN; neither is done or tested yet.
+    """
+    return bool(cfg.source) and not str(cfg.source).startswith("postgres")
+
+
 def source_position(url: str) -> int:
-    """The source's newest change position: SQLite's change-table sequence, PG's WAL LSN."""
-    if url.startswith("postgres"):
-        engine = sa.create_engine(url)
-        try:
-            with engine.connect() as conn:
-                lsn = str(conn.execute(sa.text("SELECT pg_current_wal_lsn()")).scalar_one())
-        finally:
-            engine.dispose()
-        high, low = lsn.split("/")
-        return (int(high, 16) << 32) + int(low, 16)
+    """The source's newest change position: the sequence of SQLite's change table."""
     capture = SqliteCapture(url)
     try:
         row = capture.conn.execute(
@@ -109,16 +109,11 @@ def applied_through(cfg: CdcConfig, tables: tuple[str, ...], position: int) -> b
     it is applied once the sink's stored offsets reach the ends read after that.
     """
     assert cfg.source and cfg.sink
-    capture = capture_from(cfg)
+    capture = SqliteCapture(cfg.source, prefix=cfg.prefix)
     try:
-        if isinstance(capture, SqliteCapture):
-            if not capture.has_position() or capture.delivered() < position:
-                return False
-            topics = [capture.topic(t) for t in tables]
-        else:
-            if _confirmed_lsn(cfg) < position:
-                return False
-            topics = [f"{cfg.prefix}.public.{t}" for t in tables]
+        if not capture.has_position() or capture.delivered() < position:
+            return False
+        topics = [capture.topic(t) for t in tables]
     finally:
         capture.close()
     transport = open_transport(cfg.transport, partitions=cfg.partitions)
@@ -135,32 +130,15 @@ def applied_through(cfg: CdcConfig, tables: tuple[str, ...], position: int) -> b
     return all(applied.get(tp, 0) >= end for tp, end in ends.items())
 
 
-def _confirmed_lsn(cfg: CdcConfig) -> int:
-    assert cfg.source
-    engine = sa.create_engine(cfg.source)
-    try:
-        with engine.connect() as conn:
-            query = "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = :s"
-            lsn = conn.execute(sa.text(query), {"s": cfg.slot}).scalar()
-    finally:
-        engine.dispose()
-    if lsn is None:
-        return -1
-    high, low = str(lsn).split("/")
-    return (int(high, 16) << 32) + int(low, 16)
-
-
 def prepare_reverse(f: Flows) -> None:
     """Capture the service's owned tables from now on (idempotent), with no snapshot."""
-    capture = capture_from(f.reverse)
+    assert f.reverse.source
+    capture = SqliteCapture(f.reverse.source, prefix=f.reverse.prefix)
     try:
-        if isinstance(capture, SqliteCapture):
-            # triggers are DDL: installing them again would disturb the sink writing there
-            if not set(f.reverse.tables) <= {m.name for m in capture.tables()}:
-                capture.setup(list(f.reverse.tables))
-            capture.start_without_snapshot()
-        else:
+        # triggers are DDL: installing them again would disturb the sink writing there
+        if not set(f.reverse.tables) <= {m.name for m in capture.tables()}:
             capture.setup(list(f.reverse.tables))
+        capture.start_without_snapshot()
     finally:
         capture.close()
 

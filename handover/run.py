@@ -98,6 +98,10 @@ def check(s: Settings, op: str) -> list[str]:
         else:
             pairs = [(r.path, r.methods) for r in routes]
             reasons += remaining_writers(s.endpoints, s.context.owned, pairs, s.through_service)
+    for cfg in (s.flows.forward, s.flows.reverse):
+        if not cdc.supported(cfg):
+            reasons.append(f"handover from {cfg.source} is not supported yet: SQLite sources only")
+            return reasons
     reasons += _cdc_reasons(s, direction_before(op))
     return reasons
 
