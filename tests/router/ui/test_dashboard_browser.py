@@ -176,6 +176,8 @@ def test_traffic_sent_after_the_page_loaded_shows_up_without_a_reload(
     assert browser.execute_script("return window.__loaded") == "this page"  # no reload
     text = browser.find_element(By.CSS_SELECTOR, "#traffic-table tbody tr").text
     assert "(3 in all)" in text and " ms" in text
+    spark = "#traffic-table svg.spark polyline"  # drawn once the page has polled twice more
+    wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, spark))
     browser.save_screenshot(str(screenshots / "traffic.png"))
 
 
@@ -282,3 +284,19 @@ def test_the_plan_view_shows_the_context_map_with_each_state(
     wait(browser, lambda b: b.execute_script("return arguments[0].naturalWidth", image) > 0)
     assert "owned by the service" in image.get_attribute("alt")
     browser.save_screenshot(str(screenshots / "plan.png"))
+
+
+def test_a_failed_poll_is_reported_in_words_and_the_next_one_recovers(
+    browser: Any, dashboard: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    log_in(browser, dashboard)
+    browser.find_element(By.LINK_TEXT, "Upstreams").click()
+    browser.execute_script(  # the network drops: every fetch fails until restored
+        "window.__fetch = window.fetch;"
+        "window.fetch = () => Promise.reject(new TypeError('network down'));"
+    )
+    wait(browser, lambda b: "connection lost" in b.find_element(By.ID, "live-status").text)
+    browser.execute_script("window.fetch = window.__fetch")
+    wait(browser, lambda b: "updated" in b.find_element(By.ID, "live-status").text)
