@@ -114,6 +114,7 @@ class Demo:
             "catalog_db": folder / "catalog.db",
             "cdc_log": folder / "cdc-log.db",
             "router_db": folder / "router.db",
+            "router_token": folder / "router-admin-token",
             "router_access_log": folder / "router-access.log",
             "router_capture": folder / "router-capture.jsonl",
             "config": folder / "strangler.toml",

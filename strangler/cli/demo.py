@@ -111,16 +111,19 @@ def demo(
             describe(result, say)
         if exit_after or until < 6:
             return
-        _serve_on(result.urls(), result.summary()["artifacts"].get("config"))
+        artifacts = result.summary()["artifacts"]
+        _serve_on(result.urls(), artifacts.get("config"), artifacts.get("router_token"))
 
 
-def _serve_on(urls: dict[str, str], config: str | None) -> None:
+def _serve_on(urls: dict[str, str], config: str | None, token: str | None) -> None:
     click.echo("\neverything keeps serving; try:")
     if "router" in urls:
         click.echo(f"  curl -i {urls['router']}/api/products/1   # X-Strangler-Target: catalog")
         click.echo(f"  curl -i {urls['router']}/api/customers/1  # still ShopCo")
     for name, url in urls.items():
         click.echo(f"  {name:<8} {url}")
+    if "admin" in urls and token:
+        click.echo(f"  dashboard {urls['admin']}/ui/  (log in with the token in {token})")
     if config:
         click.echo(f"  STRANGLER_CONFIG={config} strangler routes list")
     click.echo("Press Ctrl-C to stop.")

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -19,6 +23,7 @@ from analysis.mojo import mojofm
 from strangler.cli import main
 from tests.analysis.test_monolith_traffic import EXPECTED
 
+BIN = Path(sys.executable).parent
 SMALL = ["--port", "0", "--requests", "60", "--min-comparisons", "5", "--exit"]
 pytestmark = pytest.mark.slow
 
@@ -113,3 +118,33 @@ def test_a_refused_promotion_stops_the_demo_with_the_gates_reason_and_stops_ever
     assert "refused by the gate: shadow comparisons" in result.output
     assert "(minimum 1000)" in result.output and "Traceback" not in result.output
     _nothing_left_running()
+
+
+def test_the_demo_keeps_serving_for_the_cli_until_ctrl_c_then_stops_everything(tmp_path):
+    demo = subprocess.Popen(
+        [str(BIN / "strangler"), "demo", "--dir", str(tmp_path), "--port", "0",
+         "--requests", "60", "--min-comparisons", "5"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        assert demo.stdout is not None
+        seen: list[str] = []
+        for line in iter(demo.stdout.readline, ""):
+            seen.append(line)
+            if "Press Ctrl-C" in line:
+                break
+        assert any("/ui/" in line for line in seen), "".join(seen)
+        env = {**os.environ, "STRANGLER_CONFIG": str(tmp_path / "strangler.toml")}
+        listed = subprocess.run([str(BIN / "strangler"), "routes", "list", "--json"], env=env,
+                                capture_output=True, text=True)  # fmt: skip
+        modes = {r["id"]: r["mode"] for r in json.loads(listed.stdout)["routes"]}
+        assert modes["catalog-product"] == "service", listed.stderr
+        children = subprocess.run(["pgrep", "-P", str(demo.pid)], capture_output=True, text=True)
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(60) == 0
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+    for pid in children.stdout.split():
+        assert not Path(f"/proc/{pid}").exists(), "a child of the demo outlived it"
