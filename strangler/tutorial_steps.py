@@ -10,7 +10,7 @@ the last step can stop exactly them.
 # ruff: noqa: E501  (the commands are shell lines, kept whole as a reader types them)
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -303,10 +303,21 @@ def commands(step: Step) -> tuple[Command, ...]:
     return (*step.commands, check_command(step))
 
 
-def render() -> str:
-    """docs/tutorial.md."""
+def on_engines(monolith_db: str, catalog_db: str, kafka: str) -> tuple[Step, ...]:
+    """The same steps, set up on PostgreSQL and Kafka (the section at the end of the doc)."""
+    init = Command(
+        f"strangler tutorial --init --monolith-db {monolith_db} --catalog-db {catalog_db} "
+        f"--kafka {kafka}",
+        "wrote strangler.toml (PostgreSQL, Kafka at <...>; ports 5100, 5101, 8180, 8181)",
+    )
+    first = STEPS[0]
+    return (replace(first, commands=(init, *first.commands[1:])), *STEPS[1:])
+
+
+def render(steps: tuple[Step, ...] = STEPS) -> str:
+    """docs/tutorial.md (or the same text for other `steps`)."""
     parts = [INTRO]
-    for step in STEPS:
+    for step in steps:
         head = f"## {step.number}. {step.title}\n"
         pattern = f"*Pattern: {step.pattern}.*\n\n" if step.pattern else ""
         block = ["```shell"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from strangler.tutorial_steps import STEPS, commands, render
+from strangler.tutorial_steps import STEPS, commands, on_engines, render
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "tutorial.md"
@@ -78,3 +78,18 @@ def test_strangler_tutorial_auto_runs_and_checks_every_step(tmp_path):
     assert len(checked) == len([s for s in STEPS if s.check])
     assert "✓ the catalog is ready and the CDC lag is 0 events" in checked
     assert not list((tmp_path / "var").glob("*.pid"))
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+@pytest.mark.kafka
+def test_the_tutorial_runs_the_same_on_postgresql_and_kafka(tmp_path, postgres, kafka):
+    steps = on_engines(postgres.create_database(), postgres.create_database(), kafka.bootstrap)
+    doc = tmp_path / "tutorial-postgres.md"
+    doc.write_text(render(steps), encoding="utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    done = _byexample(doc, work)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert 'database_url = "postgresql' in (work / "strangler.toml").read_text()
+    assert 'cdc_transport = "kafka:' in (work / "strangler.toml").read_text()
