@@ -94,6 +94,22 @@ def gate_failures(route: str, verdict: Mapping[str, Any]) -> list[str]:
     return [f"gate refuses route {route!r}: {m}" for m in messages or ["not allowed"]]
 
 
+def planes_quiet(
+    samples: Iterable[tuple[str, Mapping[str, str], float]], version: int, routes: Iterable[str]
+) -> bool:
+    """Tell from a router's metrics whether every data plane serves `version` or newer and
+    no write on `routes` is still being forwarded (series per worker are all checked)."""
+    routes, seen = set(routes), False
+    for name, labels, value in samples:
+        if name == "strangler_table_version":
+            seen = True
+            if value < version:
+                return False
+        elif name == "strangler_writes_in_flight" and labels.get("route") in routes and value:
+            return False
+    return seen
+
+
 _PARAM = re.compile(r"^(<[^>]*>|\{[^}]*\})$")
 
 

@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from handover import cdc_control as cdc
 from handover.errors import HandoverError
 from handover.plan import (
@@ -25,6 +27,7 @@ from handover.plan import (
     direction_after,
     direction_before,
     gate_failures,
+    planes_quiet,
     recovery,
     remaining_writers,
     target_modes,
@@ -46,6 +49,9 @@ class Settings:
     store: RouteStore
     state: HandoverState
     gate: Callable[[str], Mapping[str, Any]] | None = None  # route id -> gate verdict JSON
+    # the router's /metrics text: to see the hold published and in-flight writes done;
+    # without it the command waits settle_s instead
+    planes: Callable[[], str] | None = None
     endpoints: Mapping[str, Mapping[str, Any]] | None = None  # the report's endpoints
     through_service: tuple[str, ...] = ()
     hold_s: float = 2.0
@@ -139,8 +145,8 @@ def perform(s: Settings, op: str) -> Outcome:
         cdc.prepare_reverse(s.flows)  # the service's writes are captured from the first one
     started = time.monotonic()
     try:
-        run = _hold(s, run)
-        run = _drain(s, run, started)
+        run, version = _hold(s, run)
+        run = _drain(s, run, started, version)
         run = _flip(s, run)
     except Exception as exc:
         _put_back(s, run)
@@ -163,16 +169,30 @@ def _finish(s: Settings, run: Run, started: float, recovered: str | None) -> Out
                    pause, recovered)  # fmt: skip
 
 
-def _hold(s: Settings, run: Run) -> Run:
+def _hold(s: Settings, run: Run) -> tuple[Run, int]:
     # The data planes' own timeout is longer than ours: no write leaves the hold by
     # timeout while this command can still decide where it goes.
     data_plane_hold = s.hold_s + max(1.0, s.hold_s)
-    _commit(s, run, lambda r: replace(r, hold=data_plane_hold), "hold the context's writes")
-    return _record(s, replace(run, step="held", hold_started=time.time()))
+    table = _commit(s, run, lambda r: replace(r, hold=data_plane_hold), "hold the writes")
+    return _record(s, replace(run, step="held", hold_started=time.time())), table.version
 
 
-def _drain(s: Settings, run: Run, started: float) -> Run:
-    time.sleep(s.settle_s)
+def _drain(s: Settings, run: Run, started: float, version: int) -> Run:
+    if s.planes is None:
+        time.sleep(s.settle_s)
+    else:
+        planes = s.planes
+
+        def quiet() -> bool:
+            samples = [(m.name, m.labels, m.value) for f in
+                       text_string_to_metric_families(planes()) for m in f.samples]  # fmt: skip
+            return planes_quiet(samples, version, run.modes)
+
+        if not cdc.wait_until(quiet, started + s.hold_s):
+            raise HandoverError(
+                "the router did not show the hold published with no write in flight "
+                f"within the hold timeout ({s.hold_s} s)"
+            )
     before = s.flows.forward if run.op == HANDOVER else s.flows.reverse
     tables = s.context.owned if run.op == HANDOVER else s.flows.owned_in_service
     assert before.source

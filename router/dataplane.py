@@ -22,7 +22,7 @@ from router.client import BodyStream, Client, Reply, UpstreamError
 from router.config import RouterConfig
 from router.health import HealthBook
 from router.metrics import Metrics
-from router.table import Decision, Request, RouteTable, Upstream, decide
+from router.table import SAFE, Decision, Request, RouteTable, Upstream, decide
 
 if TYPE_CHECKING:
     from router.mirrorproc import ProcessMirror
@@ -31,6 +31,7 @@ Headers = list[tuple[bytes, bytes]]
 RETRY_STATUSES = frozenset({502, 503, 504})
 HOLD_POLL_S = 0.005  # a held write sees the releasing table within this
 HELD_HEADER = b"x-strangler-held-ms"
+IN_FLIGHT = "strangler_writes_in_flight"
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,14 @@ class DataPlane:
             table, decision = await self._held(request, table, decision)
             held = self.clock() - started
         headers, request_id = forward.request_headers(inc.headers, inc.client, inc.scheme)
-        out = await self._answer(inc, headers, request_id, decision, table)
+        writing = inc.method.upper() not in SAFE  # a handover waits for these to finish
+        if writing:
+            self.metrics.inc(IN_FLIGHT, route=decision.route)
+        try:
+            out = await self._answer(inc, headers, request_id, decision, table)
+        finally:
+            if writing:
+                self.metrics.inc(IN_FLIGHT, -1.0, route=decision.route)
         if held is not None:  # how long the write waited, for the handover's figures
             tag = (HELD_HEADER, str(round(held * 1000, 1)).encode())
             out = dataclasses.replace(out, headers=[*out.headers, tag])

@@ -78,6 +78,11 @@ SPEC: dict[str, tuple[str, str, tuple[str, ...]]] = {
     ),
     "strangler_upstream_healthy": ("gauge", "Active health check result, 1 healthy.", ("url",)),
     "strangler_table_version": ("gauge", "Route table version this data plane serves.", ()),
+    "strangler_writes_in_flight": (
+        "gauge",
+        "Write requests (not GET/HEAD/OPTIONS/TRACE) forwarded and not yet answered.",
+        ("route",),
+    ),
 }
 
 

@@ -34,6 +34,7 @@ def _settings(name: str, opts: dict[str, Any]) -> Any:
     plan = _plan(name, opts.get("source"), opts.get("transport"))
     state = HandoverState(opts["state"])
     folder = Path(opts["state"].removeprefix("sqlite:///")).parent / "handover"
+    gate, planes = _admin(opts.get("admin_url"), opts.get("token"))
     endpoints = None
     report = opts.get("report")
     if report is not None:
@@ -46,7 +47,8 @@ def _settings(name: str, opts: dict[str, Any]) -> Any:
         flows=flows(context, plan, folder),
         store=RouteStore(opts["store"]),
         state=state,
-        gate=_gate(opts.get("admin_url"), opts.get("token")),
+        gate=gate,
+        planes=planes,
         endpoints=endpoints,
         through_service=(*(opts.get("through_service") or ()), *switched(name)),
         hold_s=opts.get("hold_timeout", 2.0),
@@ -85,14 +87,16 @@ def _plan(name: str, source: str | None, transport: str | None) -> Any:
     )
 
 
-def _gate(url: str | None, token: str | None) -> Any:
+def _admin(url: str | None, token: str | None) -> tuple[Any, Any]:
+    """The gate's verdict per route and the router's metrics, from the admin API."""
     from strangler.cli.router_client import AdminError, resolve
 
     try:
         client = resolve(url, token)
     except AdminError:
-        return None
-    return lambda route: client.call("GET", f"/routes/{route}/gate?mode=service")
+        return None, None
+    gate = lambda route: client.call("GET", f"/routes/{route}/gate?mode=service")  # noqa: E731
+    return gate, lambda: client.call("GET", "/metrics")
 
 
 def _store_default() -> str:

@@ -47,6 +47,7 @@ RELAXED_GATE = {  # the rehearsal asks the real gate; its thresholds suit a shor
     "STRANGLER_GATE_ERROR_RATE_MARGIN": "1",
     "STRANGLER_GATE_P99_MARGIN": "1000",
 }
+WRITERS = 3  # write probes in parallel
 PATHS = ("/api/categories", "/api/products", "/api/products/{id}")
 
 
@@ -152,7 +153,8 @@ class Stack:
             return body
 
         values = dict(context=CONTEXTS["catalog"], flows=self.flows, store=self.store,
-                      state=self.state, gate=gate, endpoints={}, hold_s=2.0)  # fmt: skip
+                      state=self.state, gate=gate, endpoints={}, hold_s=2.0,
+                      planes=lambda: self.admin.call("GET", "/metrics")[1])  # fmt: skip
         return Settings(**{**values, **changes})
 
     def wait_worker(self, timeout: float = 60) -> None:
@@ -169,7 +171,8 @@ class Stack:
             self.traffic = run_traffic(self.router.proxy_url, duration=seconds, seed=7)
 
         self._load_until = time.monotonic() + seconds
-        for target in (traffic, self._write_loop, self._read_loop):
+        writers = [lambda i=i: self._write_loop(i) for i in range(WRITERS)]
+        for target in (traffic, *writers, self._read_loop):
             thread = threading.Thread(target=target, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -201,15 +204,17 @@ class Stack:
             conn.close()
             return 0, None, repr(exc), ""
 
-    def _write_loop(self) -> None:
+    def _write_loop(self, writer: int) -> None:
         conn, n = self._conn(), 0
         while time.monotonic() < self._load_until:
             n += 1
-            add = {"name": f"Probe {n}"}
+            add = {"name": f"Probe {writer}-{n}"}
             self.writes.answers.append(
                 self._send(conn, "POST category", "POST", "/api/categories", add)
             )
-            path, rename = f"/api/products/{1 + n % 50}", {"name": f"Renamed {n}"}
+            # each writer renames its own products, so the last rename of each is known
+            product = 1 + writer + WRITERS * (n % 10)
+            path, rename = f"/api/products/{product}", {"name": f"Renamed {writer}-{n}"}
             self.writes.answers.append(self._send(conn, "PATCH product", "PATCH", path, rename))
             time.sleep(0.01)
 

@@ -9,6 +9,7 @@ from handover.plan import (
     covered,
     direction_after,
     gate_failures,
+    planes_quiet,
     recovery,
     remaining_writers,
     target_modes,
@@ -80,3 +81,18 @@ def test_remaining_writers_are_uncovered_endpoints_writing_owned_tables_not_swit
         "endpoint 'POST /api/carts/<int:cart_id>/checkout' stays in the monolith and writes"
         " prices (route it to the service, or switch it to the service's API)"
     ]
+
+
+def test_the_data_planes_are_quiet_once_all_serve_the_hold_and_no_write_is_in_flight():
+    def samples(version: float, flying: float):
+        return [
+            ("strangler_table_version", {"pid": "1"}, 7.0),
+            ("strangler_table_version", {"pid": "2"}, version),
+            ("strangler_writes_in_flight", {"route": "products", "pid": "1"}, flying),
+            ("strangler_writes_in_flight", {"route": "orders", "pid": "1"}, 3.0),
+        ]
+
+    assert planes_quiet(samples(7, 0), 7, ["products"])
+    assert not planes_quiet(samples(6, 0), 7, ["products"])  # a worker on the old table
+    assert not planes_quiet(samples(7, 1), 7, ["products"])  # a write still forwarded
+    assert not planes_quiet([], 7, ["products"])  # no data plane reported

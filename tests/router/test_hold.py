@@ -79,3 +79,21 @@ def test_a_hold_outside_0_to_60_seconds_is_refused(upstream, start_router) -> No
     assert status == 400 and "hold 61.0 is outside 0-60 seconds" in reply["error"]["message"]
     status, reply = admin.call("PATCH", "/routes/products", {"hold": "soon"})
     assert status == 400 and "'hold' must be a number" in reply["error"]["message"]
+
+
+def _in_flight(admin, route: str) -> float:
+    _, text = admin.call("GET", "/metrics")
+    line = next((x for x in text.splitlines() if x.startswith("strangler_writes_in_flight{")
+                 and f'route="{route}"' in x), None)  # fmt: skip
+    return float(line.rsplit(" ", 1)[1]) if line else 0.0
+
+
+def test_writes_being_forwarded_are_counted_until_answered(upstream, start_router) -> None:
+    router = start_router(upstream("monolith").url)
+    catalog = upstream("catalog")
+    admin = setup_catalog(router, catalog, mode="service")
+    catalog.delay = 1.0
+    thread, answer = _send_later(router.proxy_url, "POST", "/api/products/1")
+    assert wait_for(lambda: _in_flight(admin, "products") == 1.0)
+    thread.join(10)
+    assert answer["status"] == 200 and _in_flight(admin, "products") == 0.0
