@@ -49,7 +49,8 @@ def _blueprint(c: Control) -> Blueprint:
     )
     sampler = views.TrafficSampler(c.plane.metrics.render)
     config = data.load_config()
-    reader = data.DataReader(config)
+    gate_sink = data.SinkRef("forward", c.gate.cdc_pipeline, c.gate.cdc_pipeline, c.gate.cdc_sink)
+    reader = data.DataReader(config, gate_sink if c.gate.cdc_sink else None)
     planner = plan.PlanReader(config.report)
     for name, fn in FILTERS.items():
         bp.add_app_template_filter(fn, name)

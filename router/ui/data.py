@@ -11,7 +11,9 @@ Each sink is "DIRECTION CONTEXT PIPELINE URL": the database a sink applies into,
 state tables hold per table the rows applied and the last lag, and the dead letters,
 read with the function behind `strangler cdc status --json` (cdc.status.table_status)
 and `strangler cdc dlq list`. The handover state is the store `strangler extract
-handover` keeps (handover/state.py), read only if it exists.
+handover` keeps (handover/state.py), read only if it exists. Without `sinks`, the sink
+the promotion gate reads (`[gate] cdc_sink`, `cdc_pipeline`) is shown as the forward
+direction of the context named by its pipeline.
 """
 
 from __future__ import annotations
@@ -62,9 +64,10 @@ def load_config(**overrides: Any) -> DashboardConfig:
 class DataReader:
     """Reads sink state and handover state; opens each database once."""
 
-    def __init__(self, config: DashboardConfig) -> None:
+    def __init__(self, config: DashboardConfig, gate_sink: SinkRef | None = None) -> None:
         self.config = config
-        self.refs = config.sink_refs()
+        # without [dashboard] sinks, the sink the promotion gate reads ([gate] cdc_sink)
+        self.refs = config.sink_refs() or ((gate_sink,) if gate_sink else ())
         self._sinks: dict[SinkRef, Any] = {}
 
     def _sink(self, ref: SinkRef) -> Any:
@@ -100,8 +103,10 @@ class DataReader:
 
     def handovers(self) -> list[dict[str, Any]]:
         """Per context: the stored run (step, op) and CDC direction, or "not started"."""
-        from handover.plan import CONTEXTS
-
+        try:
+            from handover.plan import CONTEXTS
+        except ImportError:  # a tools install without the handover package
+            return []
         state = self._handover_state()
         out = []
         for name in sorted(CONTEXTS):
@@ -124,6 +129,14 @@ class DataReader:
         if state is not None:
             state.close()
         return out
+
+    def owned_tables(self) -> dict[str, tuple[str, ...]]:
+        """Per service, the monolith tables it takes over (handover/plan.py's contexts)."""
+        try:
+            from handover.plan import CONTEXTS
+        except ImportError:
+            return {}
+        return {name: c.owned for name, c in CONTEXTS.items()}
 
     def _handover_state(self) -> Any:
         url = self.config.handover

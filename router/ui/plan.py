@@ -1,8 +1,9 @@
 """The Plan view: the analyzer's context map with each context coloured by migration state.
 
 The analyzer writes contexts.dot next to report.json (`strangler analyze --out DIR`). A
-context is matched to the routes whose target upstream has its name (the service named
-after the context, as `strangler extract` names it). Its state, furthest first:
+context's service is the one that takes over most of its tables (the handover contexts,
+handover/plan.py: catalog owns categories, products, prices), else an upstream named like
+the context; its routes are those whose target is that service. Its state, furthest first:
 
 - owned by the service: its handover is done (reverse sync), or all its routes are on
   the service;
@@ -56,6 +57,13 @@ def coloured_dot(dot: str, states: dict[str, str]) -> str:
     return "\n".join(out) + "\n"
 
 
+def service_of(context: str, tables: Iterable[str], owned: dict[str, tuple[str, ...]]) -> str:
+    """The service a context moves to: the one owning most of its tables, else its name."""
+    mine = set(tables)
+    best = max(owned, key=lambda name: (len(mine & set(owned[name])), name), default=None)
+    return best if best is not None and mine & set(owned[best]) else context
+
+
 class PlanReader:
     """Reads contexts.dot (next to the report) and renders it coloured, cached per states."""
 
@@ -67,6 +75,14 @@ class PlanReader:
         dot = self._dot()
         names = (json.loads(m.group(2)) for m in map(_NODE.match, dot.splitlines()) if m)
         return list(names) if dot else []
+
+    def tables(self) -> dict[str, list[str]]:
+        """Each context's tables, from report.json ({} when there is none)."""
+        path = self.folder / "report.json"
+        if not path.exists():
+            return {}
+        report = json.loads(path.read_text(encoding="utf-8"))
+        return {c["name"]: list(c.get("tables", ())) for c in report.get("contexts", ())}
 
     def _dot(self) -> str:
         path = self.folder / "contexts.dot"

@@ -22,7 +22,7 @@ from router.gate import GATED_MODES, judge
 from router.gate_evidence import gather
 from router.table import MONOLITH, Route, RouteTable
 from router.ui.data import DataReader
-from router.ui.plan import PlanReader, migration_state
+from router.ui.plan import PlanReader, migration_state, service_of
 from router.ui.traffic import TrafficSampler
 
 if TYPE_CHECKING:
@@ -122,10 +122,12 @@ def plan(c: Control, reader: DataReader, planner: PlanReader) -> dict[str, Any]:
         if s["direction"] == "forward" and any(t["applied"] for t in s["tables"])
     }
     rows = []
+    tables = planner.tables()
     for name in planner.contexts():
-        modes = [r.mode for r in table.routes if r.target == name]
-        state = migration_state(modes, name in owned, name in synced)
-        rows.append({"context": name, "state": state, "routes": len(modes)})
+        service = service_of(name, tables.get(name, ()), reader.owned_tables())
+        modes = [r.mode for r in table.routes if r.target == service]
+        state = migration_state(modes, service in owned, service in synced)
+        rows.append({"context": name, "service": service, "state": state, "routes": len(modes)})
     states = {r["context"]: r["state"] for r in rows}
     tag = hashlib.sha256(json.dumps(states, sort_keys=True).encode()).hexdigest()[:12]
     return {"contexts": rows, "states": states, "tag": tag, "report": planner.folder}

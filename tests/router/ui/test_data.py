@@ -11,6 +11,7 @@ import pytest
 from handover.state import HandoverState
 from router.errors import ValidationError
 from router.ui.data import DashboardConfig, DataReader
+from tests.router.ui.conftest import sink_with
 from tests.router.ui.test_login import _call, _cookie, _login
 
 
@@ -74,3 +75,25 @@ def test_the_data_page_links_dead_letters_to_their_entries(
     assert letters.count("no such column: colour") == 2
     bad = _call(dashboard, "GET", "/ui/part/data?dlq=x", Cookie=cookie)
     assert bad.status == 400 and "dlq must be a sink number" in bad.text
+
+
+def test_without_sinks_configured_the_gates_sink_is_shown_forward(tmp_path: Path) -> None:
+    from router.ui.data import SinkRef
+
+    url = f"sqlite:///{tmp_path}/catalog.db"
+    sink_with(url, "catalog", {"products": 7})
+    gate = SinkRef("forward", "catalog", "catalog", url)
+    (entry,) = DataReader(DashboardConfig(), gate).lag()
+    assert (entry["direction"], entry["context"]) == ("forward", "catalog")
+    assert [(t["table"], t["lag_ms"]) for t in entry["tables"]] == [("products", 7)]
+    configured = DashboardConfig(sinks=(f"reverse catalog back {url}",))
+    assert [r.direction for r in DataReader(configured, gate).refs] == ["reverse"]
+
+
+def test_without_the_handover_package_no_handover_state_is_claimed(
+    data_config: DashboardConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "handover.plan", None)  # import fails as if absent
+    assert DataReader(data_config).handovers() == []

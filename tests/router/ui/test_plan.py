@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
-from router.ui.plan import COLOURS, PlanReader, coloured_dot, migration_state
+from router.ui.plan import COLOURS, PlanReader, coloured_dot, migration_state, service_of
 from tests.router.ui.test_login import _call, _cookie, _login
 
 
@@ -47,3 +48,31 @@ def test_the_plan_page_follows_the_route_table(plan_report: list[str], dashboard
     svg = _call(dashboard, "GET", "/ui/plan.svg", Cookie=cookie)
     assert svg.status == 200 and "[shadow]" in svg.text
     assert _call(dashboard, "GET", "/ui/plan.svg").status == 302  # no session: to the login
+
+
+def test_a_context_belongs_to_the_service_taking_over_most_of_its_tables() -> None:
+    owned = {"catalog": ("categories", "products", "prices"), "reviews": ("reviews",)}
+    assert service_of("products", ["categories", "prices", "products"], owned) == "catalog"
+    assert service_of("reviews", ["reviews"], owned) == "reviews"
+    assert service_of("orders", ["orders", "payments"], owned) == "orders"  # its own name
+    assert service_of("orders", [], {}) == "orders"
+
+
+def test_shopcos_products_context_follows_the_catalog_routes(tmp_path: Path) -> None:
+    from router.ui.data import DashboardConfig, DataReader
+
+    folder = tmp_path / "analysis"
+    folder.mkdir()
+    (folder / "contexts.dot").write_text(
+        'digraph contexts {\n  "products" [label="products"];\n  "orders" [label="orders"];\n}\n'
+    )
+    contexts = [
+        {"name": "products", "tables": ["categories", "prices", "products"]},
+        {"name": "orders", "tables": ["orders"]},
+    ]
+    (folder / "report.json").write_text(json.dumps({"contexts": contexts}))
+    planner = PlanReader(str(folder / "report.json"))
+    assert planner.tables()["products"] == ["categories", "prices", "products"]
+    service = service_of("products", planner.tables()["products"], DataReader(
+        DashboardConfig()).owned_tables())  # fmt: skip
+    assert service == "catalog"
