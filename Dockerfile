@@ -13,6 +13,7 @@ COPY strangler strangler
 COPY strangler_settings strangler_settings
 COPY parity parity
 COPY scaffold scaffold
+COPY handover handover
 COPY migrations migrations
 # Editable, so that migrations/ is found beside the packages.
 RUN pip install --no-cache-dir -e ".[all]"

@@ -90,3 +90,27 @@ def test_handover_and_rollback_through_the_cli_ask_the_routers_gate(
     assert result.exit_code == 0, result.output
     assert result.output.startswith("rollback of catalog done: route table version")
     assert "CDC forward" in result.output
+
+
+@on_sqlite
+def test_the_directed_sync_worker_reports_its_direction_and_stops_on_sigterm(shop):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from cdc.pipeline import wait_for
+
+    env = {**os.environ, "STRANGLER_HANDOVER_STATE": shop.state_url,
+           "STRANGLER_CATALOG_DATABASE_URL": shop.synced.url,
+           "STRANGLER_CATALOG_CDC_TRANSPORT": shop.synced.plan.transport}  # fmt: skip
+    strangler = str(Path(sys.executable).with_name("strangler"))
+    command = [strangler, "extract", "sync", "catalog", "--directed", "--source", shop.monolith_url]
+    worker = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    started = wait_for(lambda: shop.state.direction("catalog").running == "forward", 60)
+    worker.send_signal(signal.SIGTERM)
+    out, err = worker.communicate(timeout=60)
+    assert started, err.decode()[-2000:]
+    assert worker.returncode == 0, err.decode()
+    assert b"initial snapshot applied; streaming in the stored direction" in out
