@@ -2,10 +2,10 @@
 
 Every call but GET /health needs `Authorization: Bearer <token>`, compared in constant
 time, or the dashboard's session cookie (/ui/, router/ui) with its `X-CSRF-Token` header
-on every state-changing call. Errors are `{"error": {"code", "message"}}`. Changes go to the store as a new
-version (who = X-Strangler-Actor or "admin-api", why = the body's "reason") and are
-published to this process's data plane at once; other data planes sharing the store
-pick them up by polling. The OpenAPI document is at /openapi.json.
+on every state-changing call. Errors are `{"error": {"code", "message"}}`. Changes go to
+the store as a new version (who = X-Strangler-Actor or "admin-api", why = the body's
+"reason") and are published to this process's data plane at once; other data planes
+sharing the store pick them up by polling. The OpenAPI document is at /openapi.json.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def create_app(control: Control) -> Flask:
 
     @app.before_request
     def _auth() -> Response | None:
-        if request.path == "/health" or request.path.startswith("/ui/"):
+        if request.path == "/health" or (request.path + "/").startswith("/ui/"):
             return None  # the dashboard (router/ui) checks its own session cookie
         given = request.headers.get("Authorization", "")
         scheme, _, token = given.partition(" ")

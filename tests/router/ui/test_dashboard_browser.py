@@ -300,3 +300,23 @@ def test_a_failed_poll_is_reported_in_words_and_the_next_one_recovers(
     wait(browser, lambda b: "connection lost" in b.find_element(By.ID, "live-status").text)
     browser.execute_script("window.fetch = window.__fetch")
     wait(browser, lambda b: "updated" in b.find_element(By.ID, "live-status").text)
+
+
+def test_a_canary_share_is_set_with_the_keyboard_alone(browser: Any, dashboard: Any) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    log_in(browser, dashboard)
+    row(browser, "products").find_element("name", "mode").click()  # focus the first control
+    keys = ActionChains(browser)
+    keys.send_keys(Keys.ESCAPE)  # close the native list; focus stays on the select
+    keys.send_keys("c")  # pick "canary" by typing
+    keys.send_keys(Keys.TAB, Keys.END)  # the slider: 100 %
+    for _ in range(70):
+        keys.send_keys(Keys.ARROW_LEFT)
+    keys.send_keys(Keys.TAB, Keys.TAB, "a share for the new path")  # service select, reason
+    keys.send_keys(Keys.TAB, Keys.TAB, Keys.ENTER)  # skip "force"; Apply
+    keys.perform()
+    wait(browser, lambda b: mode(b, "products") == "canary 30.0 %")
+    route = dashboard.admin.call("GET", "/routes/products")[1]
+    assert (route["mode"], route["percent"]) == ("canary", 30.0)

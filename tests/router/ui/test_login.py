@@ -127,3 +127,9 @@ def test_pages_forbid_inline_scripts(dashboard: Any) -> None:
     assert response.status == 200
     policy = response.getheader("Content-Security-Policy")
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+
+
+def test_the_bare_ui_address_leads_to_the_login_form(dashboard: Any) -> None:
+    response = _call(dashboard, "GET", "/ui")
+    assert response.status in (301, 308) and response.getheader("Location").endswith("/ui/")
+    assert _call(dashboard, "GET", "/ui/").getheader("Location").endswith("/ui/login")
