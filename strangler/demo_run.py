@@ -15,13 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from strangler.demo import Analyzed, Progress, Say, analyze_step
-from strangler.demo_handover import handover_step
+from strangler.demo_handover import handover_step, handover_switches, nothing_lost
 from strangler.demo_route import (
     ROUTES,
     Routed,
     promote_step,
     rollback_step,
     shadow_step,
+    store_url,
+    table_switches,
 )
 from strangler.demo_stack import Ports, Stack, check_ports, reset
 from strangler.demo_sync import Synced, sync_step
@@ -43,7 +45,7 @@ STEPS = {
         "promote",
         "The promotion gate lets a route move on only when the comparison's numbers allow it.",
     ),
-    5: ("rollback", "A route table version is one call away: back to ShopCo, and forward again."),
+    5: ("rollback", "The way back stays open: back to ShopCo and forward again, under traffic."),
     6: ("summary", "What moved, what it took, and where everything is."),
 }
 # Everything a run writes in its folder; a new run removes these first (nothing else).
@@ -200,13 +202,34 @@ def run_demo(options: DemoOptions, stack: Stack) -> Demo:
             )  # fmt: skip
         demo.done(3)
         if header(4):
+            handover = None
+            if s.directed is not None:
+
+                def handover() -> None:
+                    demo.handover = handover_step(
+                        s.directed, store_url(o.folder), admin, a.report, say
+                    )
+
             with o.progress(o.requests) as progress:
-                promote_step(server, admin, demo.routed, requests=o.requests // 2, say=say,
-                             on_progress=progress)  # fmt: skip
-            demo.handover = handover_step(o.folder, say)
+                promote_step(server, admin, demo.routed, requests=o.requests // 2,
+                             min_comparisons=o.min_comparisons, say=say,
+                             on_progress=progress, handover=handover)  # fmt: skip
+            if handover is None:
+                demo.handover = handover_step(None, "", admin, a.report, say)
             demo.done(4)
         if header(5):
-            rollback_step(admin, demo.routed, requests=o.requests // 2, say=say)
+            if demo.handover.get("done"):
+                switches = handover_switches(s.directed, store_url(o.folder), admin, a.report)
+            else:
+                switches = table_switches(admin, demo.routed)
+            rollback_step(demo.routed, switches, requests=o.requests // 2, say=say)
+            if demo.handover.get("done"):
+                rows = nothing_lost(s.directed, a.database_url, s.database_url)
+                demo.handover["rows_equal_after"] = rows
+                say(
+                    f"reverse sync caught up: ShopCo's categories, products and prices equal the "
+                    f"service's, row for row ({rows} rows): no write was lost"
+                )
             demo.done(5)
         demo.routes = {r["id"]: r["mode"] for r in admin.call("GET", "/routes")["routes"]}
         demo.routes["default"] = "monolith"
@@ -236,6 +259,11 @@ def describe(demo: Demo, say: Say) -> None:
         pauses = ", ".join(f"{s['to']} {s['ms']:.0f} ms" for s in fig["switches"])
         if pauses:
             say(f"switches (call to first request served by the new target): {pauses}")
+        if demo.handover.get("done"):
+            say(
+                f"pauses: catalog writes held {demo.handover['hold_seconds'] * 1000:.0f} ms by "
+                f"the handover; {demo.handover.get('rows_equal_after', 0)} rows equal after it"
+            )
     say("artifacts:")
     for name, path in sorted(f["artifacts"].items()):
         say(f"  {name:<20} {path}")

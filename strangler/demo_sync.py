@@ -41,6 +41,7 @@ class Synced:
     change_ms: float  # a change in ShopCo seen in the service after this long
     lag_events: int
     meter: LagMeter
+    directed: Any = None  # (flows, state) when the worker obeys the handover's direction
 
 
 def http_json(method: str, url: str, body: Any = None, timeout: float = 10.0) -> Any:
@@ -103,10 +104,20 @@ def sync_step(
     say(f"catalog service listening on {service_url} (its own database: {url})")
     snapshot = threading.Event()
     started = time.perf_counter()
-    stack.thread(
-        lambda stop: run_sync(plan, module.SPEC.metadata, stop, on_snapshot=snapshot.set),
-        "cdc-sync",
-    )
+    directed = directed_worker(stack, folder, plan)
+    if directed is None:
+        stack.thread(
+            lambda stop: run_sync(plan, module.SPEC.metadata, stop, on_snapshot=snapshot.set),
+            "cdc-sync",
+        )
+    else:
+
+        def worker(stop: threading.Event) -> None:
+            # as `extract sync catalog --directed`: the snapshot, then the stored direction
+            run_sync(plan, module.SPEC.metadata, stop, once=True, on_snapshot=snapshot.set)
+            run_directed(directed[0], directed[1], stop)
+
+        stack.thread(worker, "cdc-sync")
     _wait(snapshot.is_set, "the initial snapshot", stack)
     snapshot_s = time.perf_counter() - started
     meter = LagMeter(plan)
@@ -120,7 +131,28 @@ def sync_step(
         f"CDC lag: {lag} events; a product edited in ShopCo showed in the service "
         f"{change_ms:.0f} ms later"
     )
-    return Synced(service_url, url, plan, applied, snapshot_s, change_ms, lag, meter)
+    return Synced(service_url, url, plan, applied, snapshot_s, change_ms, lag, meter, directed)
+
+
+def directed_worker(stack: Stack, folder: Path, plan: SyncPlan) -> Any:
+    """(flows, state) for a sync worker the handover can steer; None without handover."""
+    from strangler.demo_handover import available
+
+    if not available():
+        return None
+    from handover.cdc_control import flows
+    from handover.plan import CONTEXTS
+    from handover.state import HandoverState
+
+    state = HandoverState(f"sqlite:///{folder / 'handover.db'}")
+    stack.callback(state.close)
+    return flows(CONTEXTS[SERVICE], plan, folder / "handover"), state
+
+
+def run_directed(flows: Any, state: Any, stop: threading.Event) -> None:
+    from handover.cdc_control import run_directed as run
+
+    run(flows, state, stop)
 
 
 def _probe_change(monolith_url: str, service_url: str, stack: Stack) -> float:

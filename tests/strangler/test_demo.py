@@ -48,6 +48,11 @@ def test_demo_moves_the_catalog_to_its_service_and_sums_it_up_in_json(tmp_path):
     assert figures["unexplained_mismatches"] == 0 and figures["comparisons"] >= 15
     assert figures["served_by"]["catalog"] > 0 and figures["served_by"]["monolith"] > 0
     assert [s["served_by"] for s in figures["switches"]] == ["monolith", "catalog"]
+    # the catalog's writes were handed over (held, drained, reverse sync), back and forth,
+    # and afterwards ShopCo's catalog tables equal the service's row for row
+    assert figures["handover"]["done"] is True, figures["handover"]
+    assert figures["handover"]["cdc_direction"] == "reverse"
+    assert figures["handover"]["rows_equal_after"] > 400
     assert summary["routes"] == {
         "catalog-categories": "service",
         "catalog-products": "service",
@@ -101,11 +106,11 @@ def test_a_port_in_use_is_named_in_one_line(tmp_path):
         busy.listen()
         port = busy.getsockname()[1]
         result = CliRunner().invoke(
-            main, ["demo", "--dir", str(tmp_path), "--port", str(port - 1), "--exit"]
+            main, ["demo", "--dir", str(tmp_path), "--port", str(port), "--exit"]
         )
     assert result.exit_code == 1
     line = result.output.strip()
-    assert line.startswith(f"Error: port {port} on 127.0.0.1 (for the catalog) is in use")
+    assert line.startswith(f"Error: port {port} on 127.0.0.1 (for the monolith) is in use")
     assert "--port 0" in line and "Traceback" not in result.output
     _nothing_left_running()
 
