@@ -44,10 +44,19 @@
     });
   }
 
+  // true while the user works inside the live part: swapping it would drop their input
+  // and move keyboard focus, so updates pause until focus leaves it
+  function using() {
+    const focused = document.activeElement;
+    return !!focused && focused !== document.body && live.contains(focused);
+  }
+
   async function refresh(force) {
     if (!live || document.hidden) return;
-    const focused = document.activeElement;
-    if (!force && (busy || (focused && focused !== document.body && live.contains(focused)))) return;
+    if (!force && (busy || using())) {
+      if (!busy) say(status, "live: paused while a control in the table has focus", true);
+      return;
+    }
     try {
       const response = await fetch(live.dataset.live, { credentials: "same-origin" });
       if (response.status === 401) {
@@ -56,7 +65,7 @@
       }
       if (!response.ok) throw new Error("HTTP " + response.status);
       const html = await response.text();
-      if (!force && (busy || live.contains(document.activeElement) && document.activeElement !== document.body)) return;
+      if (!force && (busy || using())) return;
       live.innerHTML = html;
       applyFilter();
       failures = 0;

@@ -83,6 +83,15 @@ def test_a_wrong_token_is_refused_and_the_right_one_opens_the_routes(
     assert ids == ["products", "reviews"]
     cookie = next(c for c in browser.get_cookies() if c["name"] == "strangler_ui")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert browser.execute_script("return document.cookie") == ""  # HttpOnly: out of reach
+    patch = (  # a script in the page calling the API with the cookie but no CSRF token
+        "const done = arguments[arguments.length - 1];"
+        "fetch('/routes/products', {method: 'PATCH', headers: {'Content-Type':"
+        " 'application/json'}, body: JSON.stringify({mode: 'service'})})"
+        ".then(r => r.json().then(j => done([r.status, j.error.code])));"
+    )
+    assert browser.execute_async_script(patch) == [403, "csrf_refused"]
+    assert dashboard.admin.call("GET", "/routes/products")[1]["mode"] == "monolith"
 
 
 def test_switching_a_route_in_the_page_moves_the_proxy_and_records_the_actor(
@@ -208,6 +217,12 @@ def test_script_in_a_header_a_path_or_a_response_body_never_runs(
     assert "window.__xss=1" in sample.text
     curl = sample.find_element(By.CSS_SELECTOR, "input.curl").get_attribute("value")
     assert curl.startswith("curl -sS -X GET ") and dashboard.mono.url in curl
+    copy = sample.find_element(By.CSS_SELECTOR, "button[data-copy]")
+    copy.click()  # to the clipboard, or selected for Ctrl+C where the browser refuses
+    assert copy.text in ("Copied", "Selected: press Ctrl+C")
+    wait(browser, lambda b: "paused" in b.find_element(By.ID, "live-status").text)
+    browser.find_element(By.TAG_NAME, "h1").click()  # focus leaves the table: updates resume
+    browser.execute_script("document.activeElement.blur()")
     wait(browser, lambda b: "updated" in b.find_element(By.ID, "live-status").text)
     no_script_ran(browser)
     browser.save_screenshot(str(screenshots / "parity.png"))
