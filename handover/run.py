@@ -13,7 +13,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -22,6 +22,7 @@ from handover import cdc_control as cdc
 from handover.errors import HandoverError
 from handover.plan import (
     HANDOVER,
+    STEPS,
     Context,
     Run,
     direction_after,
@@ -69,7 +70,6 @@ class Outcome:
     direction: str
     pause_s: float
     recovered: str | None = None
-    steps: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -263,8 +263,6 @@ def _record(s: Settings, run: Run) -> Run:
 
 
 def _maybe_die(step: str) -> None:
-    from handover.plan import STEPS
-
     wanted = os.environ.get(STOP_AT_ENV, "")
     if wanted and wanted.isdigit() and STEPS.index(step) == int(wanted):
         os.kill(os.getpid(), signal.SIGKILL)
