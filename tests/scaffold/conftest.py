@@ -19,10 +19,14 @@ __all__ = ["start_router", "upstream"]  # the router's fixtures, for the routes.
 
 @pytest.fixture(scope="session")
 def shopco(tmp_path_factory) -> tuple[Path, str]:
-    """`strangler demo --exit` on a fresh folder: (report.json, the ShopCo SQLite URL)."""
+    """`strangler demo --step 1` on a fresh folder: (report.json, the ShopCo SQLite URL).
+
+    Step 1 stops after the analysis, before the demo syncs the catalog by CDC, so the
+    database carries no capture state of the demo's own and the tests sync it afresh.
+    """
     folder = tmp_path_factory.mktemp("demo")
     subprocess.run(
-        [sys.executable, "-m", "strangler", "demo", "--exit", "--port", "0",
+        [sys.executable, "-m", "strangler", "demo", "--exit", "--step", "1", "--port", "0",
          "--dir", str(folder)],
         check=True, capture_output=True, timeout=240, env={**os.environ, "NO_COLOR": "1"},
     )  # fmt: skip
