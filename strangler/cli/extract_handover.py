@@ -190,8 +190,10 @@ def handover(context: str, rollback: bool, as_json: bool, **opts: Any) -> None:
         print_json({**outcome.to_json(), "ok": True})
         return
     note = f" (a cut-short run was {outcome.recovered}d first)" if outcome.recovered else ""
+    if outcome.op != op:  # a run cut short after its flip is finished, not reversed
+        note += f"; run the command again for the {op}"
     click.echo(
-        f"{op} of {context} done{note}: route table version {outcome.version}, "
+        f"{outcome.op} of {context} done{note}: route table version {outcome.version}, "
         f"routes {', '.join(f'{k}={v}' for k, v in sorted(outcome.modes.items()))}, "
         f"CDC {outcome.direction}, writes held {outcome.pause_s * 1000:.0f} ms"
     )

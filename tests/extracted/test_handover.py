@@ -262,3 +262,13 @@ def test_the_reviews_are_handed_over_and_back_too(monolith_url, databases, tmp_p
         assert _rows(world.monolith_url, "reviews") == _rows(world.synced.url, "reviews")
     finally:
         world.close()
+
+
+def test_a_rollback_asked_after_a_handover_killed_past_its_flip_first_finishes_it(world):
+    world.start_worker()
+    assert _killed_run(world, STEPS.index("flipped")) == -signal.SIGKILL
+    finished = perform(world.settings(), ROLLBACK)
+    assert (finished.op, finished.recovered) == (HANDOVER, "resume")
+    assert set(world.modes().values()) == {"service"}
+    back = perform(world.settings(), ROLLBACK)
+    assert back.op == ROLLBACK and set(world.modes().values()) == {"shadow"}
