@@ -91,14 +91,31 @@ def canonical_names(names: set[str]) -> dict[str, str]:
     return mapping
 
 
+def _reassigned(observations: list[Observation], moves: dict[str, str]) -> list[Observation]:
+    """Attribute shapes matching a pattern of `moves` to its unit, summing their counts."""
+    if not moves:
+        return observations
+    merged: dict[tuple[str, str], int] = defaultdict(int)
+    for obs in observations:
+        unit = next((u for p, u in moves.items() if fnmatchcase(obs.fingerprint, p)), obs.endpoint)
+        merged[(unit, obs.fingerprint)] += obs.count
+    return [Observation(unit, fp, count) for (unit, fp), count in merged.items()]
+
+
 def build_access(
     schema: Schema | None,
     workload: Workload | None,
     ignore_tables: tuple[str, ...] = (),
     ignore_endpoints: tuple[str, ...] = (),
     ignore_statements: tuple[str, ...] = (),
+    reassign_statements: dict[str, str] | None = None,
 ) -> AccessModel:
-    """Fold the schema and workload into one access model with canonical table names."""
+    """Fold the schema and workload into one access model with canonical table names.
+
+    `reassign_statements` maps fingerprint patterns to the code unit that really issues
+    them (request middleware, a scheduled job): a matching shape counts for that unit
+    instead of every endpoint that ran it.
+    """
     schema = schema or Schema()
     raw: set[str] = set(schema.tables)
     raw |= {fk.table for fk in schema.foreign_keys} | {fk.ref_table for fk in schema.foreign_keys}
@@ -125,6 +142,7 @@ def build_access(
         if not any(fnmatchcase(obs.endpoint, p) for p in ignore_endpoints)
         and not any(fnmatchcase(obs.fingerprint, p) for p in ignore_statements)
     ]
+    kept = _reassigned(kept, reassign_statements or {})
     heartbeats = _heartbeats(kept, shapes, keep)
     for obs in kept:
         if obs.fingerprint in heartbeats:

@@ -13,7 +13,7 @@ from analysis.errors import AnalysisError
 
 _KEYS = {
     "pin", "names", "contexts", "resolution", "seed", "ignore", "ignore_endpoints",
-    "ignore_statements",
+    "ignore_statements", "reassign_statements",
 }  # fmt: skip
 
 
@@ -30,6 +30,8 @@ class Overrides:
     ignore_endpoints: tuple[str, ...] = ()  # fnmatch patterns, e.g. "cli *"
     # fnmatch patterns on statement fingerprints, e.g. "UPDATE users SET lastseen = ?*"
     ignore_statements: tuple[str, ...] = ()
+    # fingerprint pattern -> the code unit that really issues it, e.g. "middleware lastseen"
+    reassign_statements: dict[str, str] = field(default_factory=dict)
 
 
 def _load_mapping(path: Path, option: str) -> dict[str, Any]:
@@ -66,6 +68,7 @@ def read_overrides(path: Path) -> Overrides:
             ignore=_str_list(data.get("ignore", []), "ignore"),
             ignore_endpoints=_str_list(data.get("ignore_endpoints", []), "ignore_endpoints"),
             ignore_statements=_str_list(data.get("ignore_statements", []), "ignore_statements"),
+            reassign_statements=_patterns_to_units(data.get("reassign_statements", {})),
         )
     except (TypeError, ValueError) as exc:
         raise AnalysisError(f"--overrides {path}: {exc}") from None
@@ -129,6 +132,15 @@ def _str_map(value: Any, key: str) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise ValueError(f"{key} must map table names to context names")
     return {str(k).lower(): v for k, v in value.items()}
+
+
+def _patterns_to_units(value: Any) -> dict[str, str]:
+    # Patterns keep their case: fingerprints keep the statement's keywords as written.
+    if not isinstance(value, dict) or not all(
+        isinstance(v, str) and v.strip() for v in value.values()
+    ):
+        raise ValueError("reassign_statements must map statement patterns to code unit names")
+    return {str(k): v.strip() for k, v in value.items()}
 
 
 def _str_list(value: Any, key: str) -> tuple[str, ...]:

@@ -108,7 +108,12 @@ def run(inputs: Inputs, progress: ProgressFactory | None = None) -> Analysis:
     probe = build_access(schema, workload)
     check_tables(overrides, probe.tables)
     model = build_access(
-        schema, workload, overrides.ignore, overrides.ignore_endpoints, overrides.ignore_statements
+        schema,
+        workload,
+        overrides.ignore,
+        overrides.ignore_endpoints,
+        overrides.ignore_statements,
+        overrides.reassign_statements,
     )
     if not model.tables:
         raise AnalysisError("no tables found in the inputs (empty input)")
