@@ -238,6 +238,14 @@ def test_upstreams_show_health_and_breaker_state_in_words(
     table = browser.find_element(By.ID, "upstreams-table").text
     assert "catalog" in table and "monolith" in table and "closed" in table
     browser.save_screenshot(str(screenshots / "upstreams.png"))
+    dashboard.admin.call("PATCH", "/routes/products", {"mode": "service"})
+    dashboard.catalog.status = 500  # failing answers open catalog's circuit breaker
+    proxy = Proxy(dashboard.proxy_url)
+    for n in range(12):
+        proxy.send("GET", f"/api/products/{n}")
+    proxy.close()
+    breaker = '#upstreams-table tr[data-upstream="catalog"] .breaker'
+    wait(browser, lambda b: texts(b, breaker) == ["open"])  # live, without a reload
 
 
 def test_the_data_view_shows_lag_per_direction_and_opens_the_dead_letters(
