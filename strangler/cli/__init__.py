@@ -80,7 +80,7 @@ VERB_EXTRAS: dict[str, str] = {
 
 # Our own packages: a missing one is a broken install or a bug, never an extra to add.
 OWN_PACKAGES = frozenset(
-    {"analysis", "cdc", "extracted", "monolith", "parity", "router", "scaffold", "strangler"}
+    {"analysis", "cdc", "extracted", "handover", "monolith", "parity", "router", "scaffold"}
 )
 
 
