@@ -159,10 +159,34 @@ def check_rolled_forward() -> str:
     return "the catalog routes are in service mode again"
 
 
+def check_owned() -> str:
+    from handover.state import HandoverState
+
+    state = HandoverState("sqlite:///var/handover.db")
+    try:
+        direction = state.direction("catalog")
+    finally:
+        state.close()
+    if direction.wanted != "reverse":
+        raise TutorialError(f"the catalog's CDC runs {direction.wanted}: run the handover")
+    check_served()
+    monolith = _monolith_url() + "/api/categories?per_page=100"
+
+    def arrived() -> str | None:
+        _, body = _get(monolith)
+        names = {c["name"] for c in (body or {}).get("items", [])}
+        return None if "Tutorial" in names else "the new category is not in ShopCo yet"
+
+    _poll(arrived, "reverse sync")
+    return (
+        "the service owns the catalog's writes and reverse sync brought its new category to ShopCo"
+    )
+
+
 CHECKS: dict[int, Callable[[], str]] = {
     0: check_config, 1: check_monolith, 2: check_analysis, 3: check_catalog_db,
     4: check_synced, 5: check_shadow, 6: check_compared, 7: check_served,
-    8: check_rolled_forward,
+    8: check_rolled_forward, 9: check_owned,
 }  # fmt: skip
 
 

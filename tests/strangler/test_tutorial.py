@@ -32,7 +32,8 @@ def test_every_step_ends_with_its_check_and_names_its_pattern():
             assert commands(step)[-1].text == f"strangler tutorial --check {step.number}"
     patterns = " ".join(s.pattern for s in STEPS)
     for name in ("strangler fig", "database per service", "change data capture",
-                 "parallel run", "branch by abstraction", "rollback"):  # fmt: skip
+                 "parallel run", "branch by abstraction", "rollback",
+                 "ownership handover"):  # fmt: skip
         assert name in patterns, name
 
 
