@@ -10,7 +10,10 @@ version restored is served by the next request.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -60,6 +63,7 @@ class Routed:
     requests: int = 0
     versions: dict[str, int] = field(default_factory=dict)
     explained: int = 0  # mismatches re-checked after CDC caught up: both sides agree
+    verify: Any = None  # `strangler verify`'s JSON report on the router's capture
 
 
 def write_config(
@@ -245,7 +249,35 @@ def shadow_step(
             f"re-checked those {len(flagged)} once CDC lag was zero: both sides now agree, so "
             "they read rows still in flight (explained: CDC lag); 0 unexplained mismatches"
         )
+    out.verify = verify_capture(folder, monolith_url, service_url, admin)
+    t = out.verify["totals"]
+    say(
+        f"strangler verify replayed the router's capture of catalog reads to both: "
+        f"{t['compared']} compared, {t['mismatched']} mismatched, {t['skipped']} writes skipped "
+        f"(report: {folder / 'verify.html'})"
+    )
     return server, admin, out
+
+
+def verify_capture(folder: Path, monolith_url: str, service_url: str, admin: AdminClient) -> Any:
+    """`strangler verify` on the router's capture (catalog routes only), with an HTML report."""
+    command = [
+        sys.executable, "-m", "strangler", "verify", "--capture",
+        str(folder / "router-capture.jsonl"), "--legacy", monolith_url,
+        "--candidate", service_url, "--rules", str(RULES), "--json",
+        "--html", str(folder / "verify.html"), "--admin-url", admin.url, "--token", admin.token,
+        *(arg for path in ROUTES.values() for arg in ("--only", path)),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    try:
+        report = json.loads(done.stdout)
+    except ValueError:
+        raise DemoError(f"strangler verify failed: {done.stderr.strip()[-500:]}") from None
+    if done.returncode != 0:
+        raise DemoError(
+            f"strangler verify found unexplained differences; see {folder / 'verify.html'}"
+        )
+    return report
 
 
 def recheck(flagged: list[dict[str, Any]], monolith_url: str, service_url: str, admin: str) -> int:

@@ -52,7 +52,7 @@ STEPS = {
 FILES = (
     "shopco.db", "sql.jsonl", "analysis", "catalog.db", "cdc-log.db", "router.db",
     "router-admin-token", "router-access.log", "router-capture.jsonl", "strangler.toml",
-    "handover", "handover.db",
+    "handover", "handover.db", "verify.html",
 )  # fmt: skip
 
 ProgressFactory = Callable[[int], AbstractContextManager[Progress]]
@@ -119,6 +119,7 @@ class Demo:
             "router_token": folder / "router-admin-token",
             "router_access_log": folder / "router-access.log",
             "router_capture": folder / "router-capture.jsonl",
+            "verify_html": folder / "verify.html",
             "config": folder / "strangler.toml",
         }
         out = {k: str(p) for k, p in candidates.items() if p.exists()}
@@ -153,6 +154,8 @@ class Demo:
             )
             figures["served_by"] = r.targets
             figures["switches"] = r.switches
+            if r.verify:
+                figures["verify"] = r.verify["totals"]
         if self.handover:
             figures["handover"] = self.handover
         return {

@@ -59,6 +59,9 @@ def test_demo_moves_the_catalog_to_its_service_and_sums_it_up_in_json(tmp_path):
         "catalog-product": "service",
         "default": "monolith",
     }
+    # strangler verify replayed the router's capture of catalog reads: an HTML report
+    assert figures["verify"]["compared"] > 0 and figures["verify"]["mismatched"] == 0
+    assert "<html" in Path(summary["artifacts"]["verify_html"]).read_text().lower()
     for name in ("monolith_db", "catalog_db", "router_db", "sql_log", "report_md", "config"):
         assert Path(summary["artifacts"][name]).is_relative_to(tmp_path), name
         assert Path(summary["artifacts"][name]).exists(), name
