@@ -219,7 +219,8 @@ def test_script_in_a_header_a_path_or_a_response_body_never_runs(
     assert curl.startswith("curl -sS -X GET ") and dashboard.mono.url in curl
     copy = sample.find_element(By.CSS_SELECTOR, "button[data-copy]")
     copy.click()  # to the clipboard, or selected for Ctrl+C where the browser refuses
-    assert copy.text in ("Copied", "Selected: press Ctrl+C")
+    # the handler awaits the clipboard, so the label changes a moment after the click
+    wait(browser, lambda b: copy.text in ("Copied", "Selected: press Ctrl+C"))
     wait(browser, lambda b: "paused" in b.find_element(By.ID, "live-status").text)
     browser.find_element(By.TAG_NAME, "h1").click()  # focus leaves the table: updates resume
     browser.execute_script("document.activeElement.blur()")
