@@ -120,7 +120,10 @@ class DataPlane:
         if held is not None:  # how long the write waited, for the handover's figures
             tag = (HELD_HEADER, str(round(held * 1000, 1)).encode())
             out = dataclasses.replace(out, headers=[*out.headers, tag])
-        self.count(decision, out, self.clock() - started)
+        # The target's latency starts when the router lets the request go: time held for a
+        # handover is the router's (reported in X-Strangler-Held-Ms), not the service's,
+        # and the promotion gate compares targets by this histogram.
+        self.count(decision, out, self.clock() - started - (held or 0.0))
         return out
 
     async def _held(

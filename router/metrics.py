@@ -33,7 +33,7 @@ SPEC: dict[str, tuple[str, str, tuple[str, ...]]] = {
     ),
     "strangler_request_seconds": (
         "histogram",
-        "Client-facing latency by route and target.",
+        "Latency by route and target (a write held for a handover counts from its release).",
         ("route", "target"),
     ),
     "strangler_upstream_errors_total": (

@@ -88,8 +88,7 @@ min_comparisons = {min_comparisons}
 # products they change, so a read can reach the service before CDC brought the change;
 # the demo re-checks each such mismatch once the lag is zero (both sides must agree).
 window = {min_comparisons}
-# Latency is not judged here: on a shared laptop one busy moment decides a p99, and after
-# a handover the service's p99 includes the writes the handover held (up to its timeout).
+# Latency is not judged here: on a shared laptop one busy moment decides a p99.
 p99_margin = 1000.0
 cdc_sink = "{catalog_db}"
 cdc_pipeline = "catalog"
