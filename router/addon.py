@@ -29,6 +29,7 @@ from mitmproxy.proxy import commands, events, layer, layers, mode_servers, mode_
 from router import streaming
 from router.dataplane import DataPlane, Incoming, Outgoing
 from router.relay import LENGTH_HEADER, Relay
+from router.table import DEFAULT_ROUTE, MONOLITH, Decision
 
 log = logging.getLogger(__name__)
 _STREAM = "strangler_stream"
@@ -112,7 +113,15 @@ class StranglerAddon:
         loop = asyncio.get_running_loop()
         started = loop.time()
         incoming = self._incoming(flow, flow.request.raw_content or b"")
-        out = await self.plane.handle(incoming)
+        try:
+            out = await self.plane.handle(incoming)
+        except Exception as exc:
+            # mitmproxy would send an unanswered flow on to the reverse-mode placeholder
+            # (the monolith): untagged, unrouted, past any handover hold. Answer instead.
+            log.exception("request %s %s failed in the router", incoming.method, incoming.target)
+            fault = Decision(DEFAULT_ROUTE, "monolith", MONOLITH, reason="router fault")
+            rid = flow.request.headers.get("x-request-id", "")
+            out = self.plane.error(502, "router_error", f"the router failed: {exc!r}", fault, rid)
         if out.stream is not None and self.relay.port:
             self._relay(flow, incoming, out, started)
             return

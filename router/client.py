@@ -182,7 +182,11 @@ class Client:
         if any(b"\r" in line or b"\n" in line for line in lines):
             conn.close()
             raise UpstreamError("protocol", "cannot forward a request with CR/LF in its head")
-        conn.writer.write(b"\r\n".join(lines) + b"\r\n\r\n" + body)
+        try:
+            conn.writer.write(b"\r\n".join(lines) + b"\r\n\r\n" + body)
+        except (OSError, RuntimeError):  # uvloop: RuntimeError once the transport is closed
+            conn.close()  # nothing was sent: safe to try again on a new connection
+            raise _Stale from None
         try:
             reply, reusable = await self._read(conn, method, timeout, stream_over)
         except BaseException:

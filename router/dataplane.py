@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from router.table import SAFE, Decision, Request, RouteTable, Upstream, decide
 if TYPE_CHECKING:
     from router.mirrorproc import ProcessMirror
 
+log = logging.getLogger(__name__)
 Headers = list[tuple[bytes, bytes]]
 RETRY_STATUSES = frozenset({502, 503, 504})
 HOLD_POLL_S = 0.005  # a held write sees the releasing table within this
@@ -114,6 +116,10 @@ class DataPlane:
             self.metrics.inc(IN_FLIGHT, route=decision.route)
         try:
             out = await self._answer(inc, headers, request_id, decision, table)
+        except Exception as exc:  # a router fault: answer it here, never pass the request on
+            log.exception("request %s %s failed in the router", inc.method, inc.target)
+            message = f"the router failed: {exc!r}"
+            out = self._error(502, "router_error", message, decision, request_id)
         finally:
             if writing:
                 self.metrics.inc(IN_FLIGHT, -1.0, route=decision.route)

@@ -93,6 +93,38 @@ def test_a_pooled_connection_closed_by_the_server_is_replaced_transparently() ->
     assert run(go()) == (b"a", b"b")
 
 
+def test_a_pooled_connection_whose_transport_refuses_the_write_is_replaced() -> None:
+    """uvloop raises RuntimeError (not an OSError) writing to a transport it has closed;
+    the write sent nothing, so the request goes out again on a new connection."""
+
+    class Closed:
+        def write(self, data: bytes) -> None:
+            raise RuntimeError("unable to perform operation on <TCPTransport closed=True>")
+
+        def is_closing(self) -> bool:
+            return False  # the race: closed after the pool's check
+
+        def close(self) -> None:
+            pass
+
+    async def go():
+        ok = b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n"
+        server, url, seen = await serve([ok + b"a", ok + b"b"])
+        client = Client()
+        first = await client.request(url, "GET", "/", [])
+        (pooled,) = next(iter(client._idle.values()))
+        pooled.writer.close()
+        pooled.writer = Closed()  # type: ignore[assignment]
+        second = await client.request(url, "POST", "/p", [], b"x")
+        client.close()
+        server.close()
+        return first.body, second.body, seen
+
+    first, second, seen = run(go())
+    assert (first, second) == (b"a", b"b")
+    assert seen[-1] == b"x"  # the POST was sent once, on the new connection
+
+
 @pytest.mark.parametrize(
     ("raw", "needle"),
     [

@@ -132,6 +132,37 @@ def test_post_gets_no_fallback_and_a_clean_502(upstream, start_router) -> None:
     assert mono.requests == []
 
 
+def test_a_fault_in_the_router_answers_a_tagged_502_and_never_passes_the_request_on(
+    upstream, start_router
+) -> None:
+    """An unforeseen exception (here: in the upstream client, then in the data plane
+    itself) is the router's error; mitmproxy must not send the flow on to its reverse-mode
+    placeholder, the monolith, untagged and unrouted (seen once under load in CI)."""
+    mono, catalog = upstream("monolith"), upstream("catalog")
+    router = start_router(mono.url)
+    setup_catalog(router, catalog)
+
+    async def broken_client(*args, **kwargs):
+        raise RuntimeError("client fault")
+
+    async def broken_plane(*args, **kwargs):
+        raise RuntimeError("plane fault")
+
+    proxy = Proxy(router.proxy_url)
+    router.plane.client.request = broken_client
+    status, headers, body = proxy.send("POST", "/api/products", b"{}", X_Request_ID="r-1")
+    assert (status, body["error"]["code"]) == (502, "router_error")
+    assert "client fault" in body["error"]["message"]
+    assert (headers["x-strangler-target"], headers["x-request-id"]) == ("router", "r-1")
+    assert router.metrics.value("strangler_writes_in_flight", route="products") == 0
+
+    router.plane.handle = broken_plane
+    status, headers, body = proxy.send("GET", "/anything", X_Request_ID="r-2")
+    assert (status, body["error"]["code"]) == (502, "router_error")
+    assert (headers["x-strangler-target"], headers["x-request-id"]) == ("router", "r-2")
+    assert mono.requests == [] and catalog.requests == []
+
+
 def test_slow_target_times_out_instead_of_hanging(upstream, start_router) -> None:
     mono, catalog = upstream("monolith"), upstream("catalog")
     router = start_router(mono.url, read_timeout=0.3)

@@ -43,8 +43,9 @@ class Load:
             self.errors.append(f"{path}: {status} {body}")
         elif body["path"] != path or body["headers"].get("x-request-id") != rid:
             self.errors.append(f"mixed up: asked {path}/{rid}, got {body['path']}")
-        elif headers["x-strangler-target"] != body["served_by"]:
-            self.errors.append(f"tag {headers['x-strangler-target']} but {body['served_by']}")
+        elif headers.get("x-strangler-target") != body["served_by"]:
+            tag = headers.get("x-strangler-target")
+            self.errors.append(f"{path}: tag {tag} but {body['served_by']}; headers {headers}")
         else:
             self.ok.append(body["served_by"])
 

@@ -37,7 +37,14 @@ def log_in(browser: Any, router: Any, token: str = TOKEN, name: str = "alice") -
     browser.get(router.admin_url + "/ui/login")
     browser.find_element(By.ID, "token").send_keys(token)
     browser.find_element(By.ID, "name").send_keys(name)
-    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    submit = browser.find_element(By.CSS_SELECTOR, "button[type=submit]")
+    submit.click()
+    # The form posts and the server answers with a new page (or a redirect): wait until the
+    # login page is gone, else the caller reads the old page (0 routes seen once in CI).
+    from selenium.webdriver.support import expected_conditions
+
+    wait(browser, expected_conditions.staleness_of(submit))
+    wait(browser, lambda b: b.execute_script("return document.readyState") == "complete")
 
 
 def row(browser: Any, route: str) -> Any:
