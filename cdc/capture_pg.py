@@ -132,7 +132,29 @@ class PgCapture(PgCatalog):
         return bool(rows and rows[0][0])
 
     def start_without_snapshot(self) -> None:
-        return None
+        """Stream every change from now on, with no initial snapshot (Debezium `no_data`).
+
+        Creates the slot in this database unless it is there, and records it as
+        positioned; a slot that exists here is left as it is (a snapshot under way in it
+        goes on). A slot of the same name in another database is an error: it is not ours.
+        """
+        if not self._query("SELECT to_regclass('_cdc_pg_snapshot')")[0][0]:
+            raise CdcError("capture is not set up on this source: run `strangler cdc setup` first")
+        rows = self._query(
+            "SELECT database FROM pg_replication_slots WHERE slot_name = %s", (self.slot,)
+        )
+        if rows and rows[0][0] != self.db_name:
+            raise CdcError(f"slot {self.slot!r} belongs to database {rows[0][0]!r}, not this one")
+        if rows:
+            if self._query("SELECT 1 FROM _cdc_pg_snapshot WHERE slot = %s", (self.slot,)):
+                return
+        else:
+            self._query("SELECT pg_create_logical_replication_slot(%s, 'pgoutput')", (self.slot,))
+        self._query(
+            "INSERT INTO _cdc_pg_snapshot VALUES (%s, true, NULL, 0)"
+            " ON CONFLICT (slot) DO UPDATE SET done = true, state = NULL, reserved = 0",
+            (self.slot,),
+        )
 
     def request_snapshot(self, tables: Sequence[str] | None = None) -> list[str]:
         """Start (or resume) the initial snapshot in the slot's exported snapshot; once
