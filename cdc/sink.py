@@ -81,8 +81,11 @@ class Sink:
         try:
             try:
                 state.META.create_all(self.engine, checkfirst=True)
-            except (sa.exc.IntegrityError, sa.exc.ProgrammingError):
-                # Another sink (worker) created them at the same moment: they exist now.
+            except (sa.exc.IntegrityError, sa.exc.ProgrammingError, sa.exc.OperationalError) as e:
+                # Another sink (a worker, `cdc status`) created them at the same moment: they
+                # exist now (SQLite says so with an OperationalError). Anything else: raise.
+                if isinstance(e, sa.exc.OperationalError) and "already exists" not in str(e):
+                    raise
                 state.META.create_all(self.engine, checkfirst=True)
             self._origin = sa.inspect(self.engine).has_table("_cdc_origin")
         except sa.exc.OperationalError as exc:

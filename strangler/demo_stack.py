@@ -47,6 +47,9 @@ def check_ports(host: str, ports: Ports) -> None:
         if port == 0:
             continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            # as the servers themselves do: a port whose last connections are in TIME_WAIT
+            # (a demo just stopped) is free to listen on; one with a listener is not
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind((host, port))
             except OSError as exc:

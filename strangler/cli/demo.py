@@ -126,8 +126,8 @@ def _serve_on(urls: dict[str, str], config: str | None, token: str | None) -> No
         click.echo(f"  dashboard {urls['admin']}/ui/  (log in with the token in {token})")
     if config:
         click.echo(f"  STRANGLER_CONFIG={config} strangler routes list")
-    click.echo("Press Ctrl-C to stop.")
-    try:
+    try:  # a Ctrl-C right after the prompt is caught too
+        click.echo("Press Ctrl-C to stop.")
         threading.Event().wait()
     except KeyboardInterrupt:
         click.echo("stopping")

@@ -201,3 +201,27 @@ def test_a_large_batch_upserts_and_deletes_in_bulk_by_single_and_composite_keys(
     assert rows(target_url, "products") == [expected[k] for k in sorted(expected)]
     kept = [(n // 10, n % 10, n) for n in range(1, 1201) if n % 4]
     assert sorted(rows(target_url, "lines")) == sorted(kept)
+
+
+def test_bookkeeping_tables_created_by_another_process_meanwhile_are_no_error(tmp_path):
+    """`cdc status` opening the sink while `cdc run` creates its tables: SQLite reports
+    "table ... already exists" (an OperationalError) for the loser of that race."""
+    import sqlite3
+
+    from cdc import sink_state
+
+    path = tmp_path / "target.db"
+    first = sink_state.META.sorted_tables[0]
+
+    def other_process_creates_it(target, connection, **kw):
+        ddl = str(sa.schema.CreateTable(target).compile(dialect=connection.dialect))
+        with sqlite3.connect(path) as other:
+            other.execute(ddl)
+
+    sa.event.listen(first, "before_create", other_process_creates_it, once=True)
+    try:
+        Sink(f"sqlite:///{path}")
+    finally:
+        if sa.event.contains(first, "before_create", other_process_creates_it):
+            sa.event.remove(first, "before_create", other_process_creates_it)
+    assert first.name in sa.inspect(sa.create_engine(f"sqlite:///{path}")).get_table_names()

@@ -118,6 +118,24 @@ def test_a_port_in_use_is_named_in_one_line(tmp_path):
     _nothing_left_running()
 
 
+def test_a_port_whose_last_connections_are_in_time_wait_counts_as_free():
+    """A demo just stopped leaves its ports' closed connections in TIME_WAIT: the servers
+    listen there anyway (SO_REUSEADDR), so the start-up check must not call them taken."""
+    from strangler.demo_stack import Ports, check_ports
+
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = server.accept()
+        accepted.close()  # the server side closes first: its end goes to TIME_WAIT
+        client.recv(1)
+        client.close()
+    check_ports("127.0.0.1", Ports(port, 0, 0, 0))
+
+
 def test_a_refused_promotion_stops_the_demo_with_the_gates_reason_and_stops_everything(tmp_path):
     # the environment outranks the demo's strangler.toml: a gate the demo cannot satisfy
     env = {"STRANGLER_GATE_MIN_COMPARISONS": "1000"}
