@@ -28,6 +28,7 @@ from cdc.config import CdcConfig
 from cdc.mapping import load_mapping
 from cdc.sink_state import load_applied
 from extracted._service.sync import SyncPlan
+from handover import cdc_pg
 from handover.errors import HandoverError
 from handover.plan import REVERSE, Context
 from handover.state import HandoverState
@@ -81,17 +82,18 @@ def flows(context: Context, plan: SyncPlan, folder: Path) -> Flows:
     return Flows(context, forward, reverse)
 
 
-def supported(cfg: CdcConfig) -> bool:
-    """Tell whether a handover can steer this pipeline: SQLite sources for now.
-
-    On PostgreSQL the reverse pipeline's slot must exist before the service's first write
-    and the drain must read the slot's flushed LSN; neither is done or tested yet.
-    """
-    return bool(cfg.source) and not str(cfg.source).startswith("postgres")
+def reasons(cfg: CdcConfig) -> list[str]:
+    """Why a handover cannot steer the pipeline of `cfg` (empty: it can)."""
+    if not cfg.source:
+        return [f"{cfg.pipeline}: no CDC source"]
+    return cdc_pg.reasons(cfg) if cdc_pg.is_pg(cfg.source) else []
 
 
 def source_position(url: str) -> int:
-    """The source's newest change position: the sequence of SQLite's change table."""
+    """A change position of the source taken now, which its capture is bound to pass:
+    the sequence of SQLite's change table, or a heartbeat's LSN on PostgreSQL."""
+    if cdc_pg.is_pg(url):
+        return cdc_pg.position(url)
     capture = SqliteCapture(url)
     try:
         row = capture.conn.execute(
@@ -102,20 +104,39 @@ def source_position(url: str) -> int:
     return int(row[0]) if row else 0
 
 
-def applied_through(cfg: CdcConfig, tables: tuple[str, ...], position: int) -> bool:
-    """Tell whether the pipeline of `cfg` applied every change of `tables` up to `position`.
+def catch_up_ids(url: str | None, tables: tuple[str, ...]) -> None:
+    """Let the side about to own `tables` allocate ids past those CDC brought in
+    (PostgreSQL's sequences; SQLite already takes max(id) + 1)."""
+    if cdc_pg.is_pg(url):
+        assert url
+        cdc_pg.catch_up_sequences(url, tables)
 
-    Every change up to the position is published once the capture's cursor passed it;
-    it is applied once the sink's stored offsets reach the ends read after that.
-    """
-    assert cfg.source and cfg.sink
+
+def _published_topics(cfg: CdcConfig, tables: tuple[str, ...], position: int) -> list[str] | None:
+    """The topics of `tables` once the capture has published every change up to
+    `position` (its cursor, or its slot's flushed LSN, passed it), else None."""
+    assert cfg.source
+    if cdc_pg.is_pg(cfg.source):
+        return cdc_pg.published_topics(cfg, tables, position)
     capture = SqliteCapture(cfg.source, prefix=cfg.prefix)
     try:
         if not capture.has_position() or capture.delivered() < position:
-            return False
-        topics = [capture.topic(t) for t in tables]
+            return None
+        return [capture.topic(t) for t in tables]
     finally:
         capture.close()
+
+
+def applied_through(cfg: CdcConfig, tables: tuple[str, ...], position: int) -> bool:
+    """Tell whether the pipeline of `cfg` applied every change of `tables` up to `position`.
+
+    Every change up to the position is published once the capture passed it; it is
+    applied once the sink's stored offsets reach the transport's ends read after that.
+    """
+    assert cfg.sink
+    topics = _published_topics(cfg, tables, position)
+    if topics is None:
+        return False
     transport = open_transport(cfg.transport, partitions=cfg.partitions)
     try:
         ends = transport.end_offsets(topics)
@@ -133,6 +154,9 @@ def applied_through(cfg: CdcConfig, tables: tuple[str, ...], position: int) -> b
 def prepare_reverse(f: Flows) -> None:
     """Capture the service's owned tables from now on (idempotent), with no snapshot."""
     assert f.reverse.source
+    if cdc_pg.is_pg(f.reverse.source):
+        cdc_pg.prepare(f.reverse)
+        return
     capture = SqliteCapture(f.reverse.source, prefix=f.reverse.prefix)
     try:
         # triggers are DDL: installing them again would disturb the sink writing there

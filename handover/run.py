@@ -104,10 +104,9 @@ def check(s: Settings, op: str) -> list[str]:
         else:
             pairs = [(r.path, r.methods) for r in routes]
             reasons += remaining_writers(s.endpoints, s.context.owned, pairs, s.through_service)
-    for cfg in (s.flows.forward, s.flows.reverse):
-        if not cdc.supported(cfg):
-            reasons.append(f"handover from {cfg.source} is not supported yet: SQLite sources only")
-            return reasons
+    cdc_reasons = [r for cfg in (s.flows.forward, s.flows.reverse) for r in cdc.reasons(cfg)]
+    if cdc_reasons:
+        return reasons + cdc_reasons
     reasons += _cdc_reasons(s, direction_before(op))
     return reasons
 
@@ -202,6 +201,9 @@ def _drain(s: Settings, run: Run, started: float, version: int) -> Run:
         raise HandoverError(
             f"CDC did not apply up to position {position} within the hold timeout ({s.hold_s} s)"
         )
+    # the writes about to reach the owner's side insert with ids CDC has not taken
+    owners = s.flows.owned_in_service if run.op == HANDOVER else s.context.owned
+    cdc.catch_up_ids(before.sink, owners)
     return _record(s, replace(run, step="drained", position=position))
 
 

@@ -139,8 +139,11 @@ class Synced:
         run_sync(self.plan, service_module(self.name).SPEC.metadata, threading.Event(), once=True)
 
 
-def synced_service(name: str, monolith_url: str, new_database, tmp_path) -> Synced:
-    """Migrate a new database for service `name` and fill it from `monolith_url` by CDC."""
+def synced_service(
+    name: str, monolith_url: str, new_database, tmp_path, transport: str = "", prefix: str = ""
+) -> Synced:
+    """Migrate a new database for service `name` and fill it from `monolith_url` by CDC
+    (through `transport`, default a new embedded log; topics `prefix`.*, default `name`)."""
     url = new_database(name)
     spec = service_module(name).SPEC
     spec.migrations.upgrade(url)
@@ -149,8 +152,8 @@ def synced_service(name: str, monolith_url: str, new_database, tmp_path) -> Sync
         source_url=monolith_url,
         target_url=url,
         mapping_path=str(spec.default_mapping),
-        transport=f"embedded:{tmp_path / name}-{uuid.uuid4().hex[:8]}-log.db",
-        prefix=name,
+        transport=transport or f"embedded:{tmp_path / name}-{uuid.uuid4().hex[:8]}-log.db",
+        prefix=prefix or name,
     )
     synced = Synced(name, url, plan)
     synced.sync_once()

@@ -2,9 +2,10 @@
 
 ShopCo and the catalog service (werkzeug, threaded), the router (in-process
 RouterServer: mitmproxy data plane and admin API), the catalog's direction-obeying CDC
-worker on SQLite with the embedded log, `monolith traffic`'s mixed load through the
-router, and two probes that record every answer: a writer (new categories, renamed
-products: the acknowledged writes to look for afterwards) and a reader.
+worker, on SQLite with the embedded log or on PostgreSQL (a database each) with Kafka;
+`monolith traffic`'s mixed load through the router, and two probes that record every
+answer: a writer (new categories, renamed products: the acknowledged writes to look for
+afterwards) and a reader.
 Used by tests/extracted/test_handover_traffic.py and bench/handover.py.
 """
 
@@ -16,17 +17,26 @@ import logging
 import os
 import threading
 import time
+import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
+from extracted._service.sync import SyncPlan
 from extracted.catalog.app import create_app as create_catalog
-from handover.cdc_control import applied_through, flows, run_directed, source_position
-from handover.plan import CONTEXTS
+from handover.cdc_control import (
+    Flows,
+    applied_through,
+    flows,
+    run_directed,
+    source_position,
+)
+from handover.cdc_pg import drop_slots, is_pg
+from handover.plan import CONTEXTS, Context
 from handover.run import Settings
 from handover.state import HandoverState
 from monolith.app import create_app as create_monolith
@@ -91,18 +101,39 @@ def p99(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0
 
 
+def own_flows(context: Context, plan: SyncPlan, folder: Path, unique: str) -> Flows:
+    """The context's flows, with reverse topics, slot and group of their own when `unique`
+    is given (a Kafka broker and a PostgreSQL server shared by several stacks)."""
+    f = flows(context, plan, folder)
+    if not unique:
+        return f
+    back = replace(f.reverse, prefix=f"{unique}_back", slot=f"s_{unique}_back",
+                   group=f"{f.reverse.group}-{unique}")  # fmt: skip
+    return Flows(context, f.forward, back)
+
+
 class Stack:
-    def __init__(self, folder: Path) -> None:
+    """The whole stack on SQLite with the embedded log, or, given a PostgreSQL server and
+    a Kafka broker, ShopCo and the catalog each on a database of their own and Kafka."""
+
+    def __init__(self, folder: Path, postgres: Any = None, kafka: str = "") -> None:
         self.folder = folder
-        self.monolith_url = f"sqlite:///{folder / 'shop.db'}"
+        unique = f"catalog_{uuid.uuid4().hex[:6]}" if postgres is not None else ""
+        if postgres is not None:
+            self.monolith_url = postgres.create_database()
+            new = lambda _name: postgres.create_database()  # noqa: E731
+        else:
+            self.monolith_url = f"sqlite:///{folder / 'shop.db'}"
+            new = lambda name: f"sqlite:///{folder / name}.db"  # noqa: E731
         upgrade(self.monolith_url)
         engine = make_engine(self.monolith_url)
         try:
             seed(engine, scale=1, seed=42)
         finally:
             engine.dispose()
-        new = lambda name: f"sqlite:///{folder / name}.db"  # noqa: E731
-        self.synced = synced_service("catalog", self.monolith_url, new, folder)
+        transport = f"kafka:{kafka}" if kafka else ""
+        self.synced = synced_service("catalog", self.monolith_url, new, folder,
+                                     transport=transport, prefix=unique)  # fmt: skip
         self.servers: list[Any] = []
         mono = create_monolith(MonolithConfig(database_url=self.monolith_url, log_level="ERROR"))
         catalog = create_catalog(self.synced.config())
@@ -131,7 +162,7 @@ class Stack:
             )
         self.state = HandoverState(f"sqlite:///{folder / 'handover.db'}")
         self.store = RouteStore(config.store)
-        self.flows = flows(CONTEXTS["catalog"], self.synced.plan, folder / "handover")
+        self.flows = own_flows(CONTEXTS["catalog"], self.synced.plan, folder / "handover", unique)
         self.stop = threading.Event()
         self._threads = [
             threading.Thread(
@@ -257,3 +288,5 @@ class Stack:
             server.shutdown()
         self.store.close()
         self.state.close()
+        if is_pg(self.monolith_url):  # a slot pins WAL and counts against the server's limit
+            drop_slots(self.flows.forward, self.flows.reverse)

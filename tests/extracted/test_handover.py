@@ -1,5 +1,6 @@
-"""`extract handover` on SQLite with the embedded log: checks, hold, drain, flip, CDC
-direction, release, rollback, and a run killed at each step recovered by the next run.
+"""`extract handover` on SQLite with the embedded log and on PostgreSQL with Kafka:
+checks, hold, drain, flip, CDC direction, release, rollback, and a run killed at each
+step recovered by the next run.
 
 The route store, the handover state, the monolith, the catalog database and the CDC
 worker are the real ones (files in tmp_path); the gate's verdict is given as a value
@@ -12,6 +13,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +21,13 @@ import pytest
 import sqlalchemy as sa
 
 from cdc.pipeline import wait_for
-from handover.cdc_control import flows, run_directed
+from handover.cdc_control import (
+    _pump,
+    applied_through,
+    run_directed,
+    source_position,
+)
+from handover.cdc_pg import drop_slots, is_pg
 from handover.errors import HandoverError
 from handover.plan import CONTEXTS, HANDOVER, REVERSE, ROLLBACK, STEPS
 from handover.run import STOP_AT_ENV, Settings, perform
@@ -29,8 +37,13 @@ from router.store import RouteStore
 from router.table import RouteTable
 
 from .conftest import synced_service
+from .handover_stack import own_flows
 
-pytestmark = [pytest.mark.parametrize("backend", ["sqlite"], indirect=True), pytest.mark.slow]
+STACKS = [  # SQLite with the embedded log; PostgreSQL with Kafka
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres-kafka", marks=[pytest.mark.postgres, pytest.mark.kafka]),
+]
+pytestmark = [pytest.mark.parametrize("backend", STACKS, indirect=True), pytest.mark.slow]
 
 CATALOG = CONTEXTS["catalog"]
 REPORT = {
@@ -59,15 +72,22 @@ def _routes(store: RouteStore, name: str) -> RouteTable:
 class World:
     """Everything a handover of the catalog touches, in tmp_path."""
 
-    def __init__(self, monolith_url: str, databases, tmp_path: Path, name: str = "catalog"):
+    def __init__(
+        self, monolith_url: str, databases, tmp_path: Path, name: str = "catalog", kafka: str = ""
+    ):
         self.name, self.context = name, CONTEXTS[name]
-        self.synced = synced_service(name, monolith_url, databases.new, tmp_path)
+        # On a broker shared by the session, this world's topics, slot and group are its own.
+        unique = f"{name}_{uuid.uuid4().hex[:6]}" if kafka else ""
+        transport = f"kafka:{kafka}" if kafka else ""
+        self.synced = synced_service(
+            name, monolith_url, databases.new, tmp_path, transport=transport, prefix=unique
+        )
         self.monolith_url, self.tmp = monolith_url, tmp_path
         self.store_url = f"sqlite:///{tmp_path / 'router.db'}"
         self.state_url = f"sqlite:///{tmp_path / 'handover.db'}"
         self.store, self.state = RouteStore(self.store_url), HandoverState(self.state_url)
         _routes(self.store, name)
-        self.flows = flows(self.context, self.synced.plan, tmp_path / "handover")
+        self.flows = own_flows(self.context, self.synced.plan, tmp_path / "handover", unique)
         self.stop = threading.Event()
         self.worker = threading.Thread(
             target=run_directed, args=(self.flows, self.state, self.stop), daemon=True
@@ -90,6 +110,8 @@ class World:
             self.worker.join(30)
         self.store.close()
         self.state.close()
+        if is_pg(self.monolith_url):  # a slot pins WAL and counts against the server's limit
+            drop_slots(self.flows.forward, self.flows.reverse)
 
     def modes(self) -> dict[str, str]:
         return {r.id: r.mode for r in self.store.current().routes}
@@ -99,10 +121,16 @@ class World:
 
 
 @pytest.fixture
-def world(monolith_url, databases, tmp_path) -> Iterator[World]:
-    w = World(monolith_url, databases, tmp_path)
+def world(request, monolith_url, databases, tmp_path) -> Iterator[World]:
+    w = make_world(request, monolith_url, databases, tmp_path)
     yield w
     w.close()
+
+
+def make_world(request, monolith_url, databases, tmp_path, name: str = "catalog") -> World:
+    """A world on the test's stack: PostgreSQL goes with the session's Kafka broker."""
+    kafka = request.getfixturevalue("kafka").bootstrap if databases.backend == "postgres" else ""
+    return World(monolith_url, databases, tmp_path, name=name, kafka=kafka)
 
 
 def _rows(url: str, table: str) -> list[tuple]:
@@ -145,6 +173,10 @@ def test_a_writer_switched_to_the_service_api_is_no_reason_to_refuse(world):
     assert set(world.modes().values()) == {"service"}
 
 
+NEW_BY_SERVICE = "('Made by the service', 'made-by-the-service')"
+NEW_BY_MONOLITH = "('Made by the monolith', 'made-by-the-monolith')"
+
+
 def test_handover_flips_in_one_version_switches_cdc_and_rollback_undoes_it(world):
     world.start_worker()
     before = world.store.latest_version()
@@ -165,6 +197,8 @@ def test_handover_flips_in_one_version_switches_cdc_and_rollback_undoes_it(world
 
     # the service owns the tables: its writes reach the monolith (reverse sync)
     _execute(world.synced.url, "UPDATE products SET name = 'owned by the service' WHERE id = 4")
+    # a new row takes an id past those CDC brought (PostgreSQL: the sequence was moved)
+    _execute(world.synced.url, f"INSERT INTO categories (name, slug) VALUES {NEW_BY_SERVICE}")
     assert wait_for(
         lambda: (
             _rows(world.monolith_url, "prices")
@@ -172,6 +206,7 @@ def test_handover_flips_in_one_version_switches_cdc_and_rollback_undoes_it(world
                 r[0] == 4 and "owned by the service" in r
                 for r in _rows(world.monolith_url, "products")
             )
+            and any("made-by-the-service" in r for r in _rows(world.monolith_url, "categories"))
         ),
         30,
     )
@@ -180,9 +215,11 @@ def test_handover_flips_in_one_version_switches_cdc_and_rollback_undoes_it(world
     assert set(world.modes().values()) == {"shadow"} and world.holds() == {0.0}
     assert world.state.direction("catalog").running == "forward"
     _execute(world.monolith_url, "UPDATE products SET name = 'monolith again' WHERE id = 5")
+    _execute(world.monolith_url, f"INSERT INTO categories (name, slug) VALUES {NEW_BY_MONOLITH}")
     assert wait_for(
-        lambda: any(
-            r[0] == 5 and "monolith again" in r for r in _rows(world.synced.url, "products")
+        lambda: (
+            any(r[0] == 5 and "monolith again" in r for r in _rows(world.synced.url, "products"))
+            and any("made-by-the-monolith" in r for r in _rows(world.synced.url, "categories"))
         ),
         30,
     )
@@ -191,9 +228,18 @@ def test_handover_flips_in_one_version_switches_cdc_and_rollback_undoes_it(world
 
 
 def test_a_worker_that_does_not_switch_cdc_gets_everything_put_back(world):
-    world.state.heartbeat("catalog", "forward")  # a worker that stopped right after
-    with pytest.raises(HandoverError) as undone:
-        perform(world.settings(hold_s=0.3), HANDOVER)
+    # a worker that runs forward CDC (so the drain passes) but stops heartbeating
+    forward = threading.Thread(target=_pump, args=(world.flows.forward, CATALOG.owned, world.stop))
+    forward.start()
+    position = source_position(world.monolith_url)
+    assert wait_for(lambda: applied_through(world.flows.forward, CATALOG.owned, position), 60)
+    world.state.heartbeat("catalog", "forward")
+    try:
+        with pytest.raises(HandoverError) as undone:
+            perform(world.settings(hold_s=1.0), HANDOVER)
+    finally:
+        world.stop.set()
+        forward.join(30)
     assert undone.value.reasons == ("the catalog sync worker did not switch CDC to reverse",)
     assert set(world.modes().values()) == {"canary"} and world.holds() == {0.0}
     assert world.state.direction("catalog").wanted == "forward"
@@ -248,8 +294,8 @@ def test_a_handover_killed_at_each_step_is_recovered_by_the_next_run(world, step
     assert wait_for(lambda: world.state.direction("catalog").running == REVERSE, 10)
 
 
-def test_the_reviews_are_handed_over_and_back_too(monolith_url, databases, tmp_path):
-    world = World(monolith_url, databases, tmp_path, name="reviews")
+def test_the_reviews_are_handed_over_and_back_too(request, monolith_url, databases, tmp_path):
+    world = make_world(request, monolith_url, databases, tmp_path, name="reviews")
     try:
         world.start_worker()
         perform(world.settings(endpoints={}), HANDOVER)

@@ -1,6 +1,7 @@
 """Under a mixed read/write load through the router, the catalog is handed over to its
-service and back (SQLite, embedded log): no client request fails, no acknowledged write
-is lost or duplicated, the moved tables end equal row for row, reads are never held.
+service and back, on SQLite with the embedded log and on PostgreSQL with Kafka: no client
+request fails, no acknowledged write is lost or duplicated, the moved tables end equal row
+for row, reads are never held.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from handover.plan import HANDOVER, ROLLBACK
 from handover.run import perform
 
 from .handover_stack import Stack
+from .test_handover import STACKS
 
 pytestmark = pytest.mark.slow
 
@@ -24,9 +26,13 @@ PRODUCTS_SERVICE = "SELECT id, sku, name, is_active, category_id FROM products O
 PRICES = "SELECT id, product_id, amount_cents, currency FROM {} ORDER BY id"
 
 
-@pytest.fixture
-def stack(tmp_path) -> Iterator[Stack]:
-    s = Stack(tmp_path)
+@pytest.fixture(params=STACKS)
+def stack(request, tmp_path) -> Iterator[Stack]:
+    if request.param == "postgres":
+        postgres, kafka = request.getfixturevalue("postgres"), request.getfixturevalue("kafka")
+        s = Stack(tmp_path, postgres, kafka.bootstrap)
+    else:
+        s = Stack(tmp_path)
     yield s
     s.close()
 

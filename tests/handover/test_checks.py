@@ -12,21 +12,22 @@ from router.store import RouteStore
 from router.table import RouteTable
 
 
-def test_a_postgresql_source_is_refused_as_not_supported_yet(tmp_path):
+def test_a_postgresql_source_that_cannot_be_reached_is_a_reason_for_each_pipeline(tmp_path):
     store = RouteStore(f"sqlite:///{tmp_path / 'routes.db'}")
     table, _ = ops.put_upstream(RouteTable(), {"name": "monolith", "urls": ["http://m:1"]})
     table, _ = ops.put_upstream(table, {"name": "catalog", "urls": ["http://c:1"]})
     table, _ = ops.add_route(table, {"path": "/api/products", "target": "catalog"})
     store.commit(table, actor="test", reason="", change={})
-    forward = CdcConfig(source="postgresql://shop/db", sink="postgresql://catalog/db")
-    reverse = CdcConfig(source="postgresql://catalog/db", sink="postgresql://shop/db")
+    shop, catalog = "postgresql://u@127.0.0.1:9/shop", "postgresql://u@127.0.0.1:9/catalog"
+    forward = CdcConfig(source=shop, sink=catalog, pipeline="catalog")
+    reverse = CdcConfig(source=catalog, sink=shop, pipeline="catalog-back")
     settings = Settings(
         context=CONTEXTS["catalog"], flows=Flows(CONTEXTS["catalog"], forward, reverse),
         store=store, state=HandoverState(f"sqlite:///{tmp_path / 'h.db'}"),
         gate=lambda _r: {"allowed": True}, endpoints={},
     )  # fmt: skip
-    assert check(settings, HANDOVER) == [
-        "handover from postgresql://shop/db is not supported yet: SQLite sources only"
-    ]
+    reasons = check(settings, HANDOVER)
+    assert [r.split(":")[0] for r in reasons] == ["catalog", "catalog-back"]
+    assert all("cannot connect to the source" in r for r in reasons)
     store.close()
     settings.state.close()
