@@ -68,18 +68,39 @@ def setup(
     with _errors():
         cfg = _config(source=source, tables=tables, prefix=prefix)
         capture = _capture(cfg)
+        streaming = getattr(capture, "is_setup", lambda: True)() and capture.has_position()
+        before = (
+            {_bare(t if isinstance(t, str) else t.name) for t in capture.tables()}
+            if streaming
+            else set()
+        )
         if isinstance(capture, PgCapture):
             chosen = capture.setup(
                 list(cfg.tables), replica_identity_full=replica_identity_full, create_slot=False
             )
             for table in chosen:
                 click.echo(f"capturing {table} through slot {capture.slot}")
-            click.echo("the first `run` creates the slot and takes the initial snapshot in it")
-            return
-        metas = capture.setup(list(cfg.tables))
-        for meta in metas:
-            click.echo(f"capturing {meta.name} (key {', '.join(meta.key)}) -> "
-                       f"{capture.topic(meta.name)}")  # fmt: skip
+            if not streaming:
+                click.echo("the first `run` creates the slot and takes the initial snapshot in it")
+        else:
+            metas = capture.setup(list(cfg.tables))
+            chosen = [m.name for m in metas]
+            for meta in metas:
+                click.echo(f"capturing {meta.name} (key {', '.join(meta.key)}) -> "
+                           f"{capture.topic(meta.name)}")  # fmt: skip
+        added = [_bare(t) for t in chosen if _bare(t) not in before]
+        if streaming and added:
+            names = ",".join(added)
+            click.echo(
+                f"note: this capture is already streaming, so the rows {names} hold now are "
+                "not in the log (their changes from now on are); to publish them run "
+                f"`strangler cdc snapshot --source {cfg.source} --tables {names}`"
+            )
+
+
+def _bare(table: str) -> str:
+    """`public.products` -> `products`."""
+    return table.rpartition(".")[2]
 
 
 @cdc.command(short_help="Remove the capture triggers and tables from the source.")

@@ -208,3 +208,23 @@ def test_run_with_atomic_transactions_applies_and_says_so_in_help(shop, tmp_path
     assert "strangler.transaction" in topics
     status = invoke("status", "--source", src, "--sink", dst, "--json")
     assert status.exit_code == 0
+
+
+def test_a_table_added_to_a_streaming_capture_says_how_to_publish_its_rows(shop, tmp_path):
+    _, src, dst = shop
+    transport = f"embedded:{tmp_path / 'log.db'}"
+    assert invoke("setup", "--source", src, "--tables", "products").exit_code == 0
+    assert "note:" not in invoke("setup", "--source", src, "--tables", "products").output
+    assert invoke("run", "--source", src, "--sink", dst, "--transport", transport,
+                  "--once").exit_code == 0  # fmt: skip
+    added = invoke("setup", "--source", src, "--tables", "products,stock")
+    assert added.exit_code == 0, added.output
+    assert "already streaming" in added.output
+    assert f"strangler cdc snapshot --source {src} --tables stock`" in added.output
+    # what the note says to do works: the rows reach the sink
+    assert invoke("snapshot", "--source", src, "--tables", "stock",
+                  "--transport", transport).exit_code == 0  # fmt: skip
+    assert invoke("run", "--source", src, "--sink", dst, "--transport", transport,
+                  "--once").exit_code == 0  # fmt: skip
+    with sqlite3.connect(tmp_path / "svc.db") as svc:
+        assert svc.execute("SELECT count(*) FROM stock").fetchone() == (50,)
