@@ -260,8 +260,6 @@ STEPS: tuple[Step, ...] = (
 )
 
 
-SQLITE_ONLY = (9,)  # `extract handover` refuses a PostgreSQL source for now
-
 INTRO = """\
 # Tutorial: move ShopCo's catalog out of the monolith
 
@@ -299,11 +297,12 @@ strangler tutorial --init --monolith-db postgresql://USER@HOST/shopco \\
     --catalog-db postgresql://USER@HOST/catalog --kafka HOST:9092
 ```
 
-then type steps 1 to 8 and 10 as they are. Step 9, the handover, is not there yet on
-PostgreSQL: `strangler extract handover` refuses a PostgreSQL source with that reason
-(SQLite sources only, for now). The test suite runs them on its
-throwaway PostgreSQL cluster and Kafka broker (tests/strangler/test_tutorial.py);
-docker-compose.yml starts the same engines for users with Docker.
+then type steps 1 to 10 as they are. In step 9 the handover creates the reverse
+pipeline's replication slot on the catalog's database (so that server needs
+`wal_level=logical` and a free slot too) and drains forward CDC up to a heartbeat it
+writes into ShopCo's WAL. The test suite runs them on its throwaway PostgreSQL cluster
+and Kafka broker (tests/strangler/test_tutorial.py); docker-compose.yml starts the same
+engines for users with Docker.
 
 ## Where next
 
@@ -337,8 +336,7 @@ def on_engines(monolith_db: str, catalog_db: str, kafka: str) -> tuple[Step, ...
         "wrote strangler.toml (PostgreSQL, Kafka at <...>; ports 5100, 5101, 8180, 8181)",
     )
     first = STEPS[0]
-    rest = tuple(s for s in STEPS[1:] if s.number not in SQLITE_ONLY)
-    return (replace(first, commands=(init, *first.commands[1:])), *rest)
+    return (replace(first, commands=(init, *first.commands[1:])), *STEPS[1:])
 
 
 def render(steps: tuple[Step, ...] = STEPS) -> str:
