@@ -112,43 +112,70 @@ def catch_up_ids(url: str | None, tables: tuple[str, ...]) -> None:
         cdc_pg.catch_up_sequences(url, tables)
 
 
-def _published_topics(cfg: CdcConfig, tables: tuple[str, ...], position: int) -> list[str] | None:
-    """The topics of `tables` once the capture has published every change up to
-    `position` (its cursor, or its slot's flushed LSN, passed it), else None."""
-    assert cfg.source
-    if cdc_pg.is_pg(cfg.source):
-        return cdc_pg.published_topics(cfg, tables, position)
-    capture = SqliteCapture(cfg.source, prefix=cfg.prefix)
-    try:
-        if not capture.has_position() or capture.delivered() < position:
-            return None
-        return [capture.topic(t) for t in tables]
-    finally:
-        capture.close()
+class Drain:
+    """How far one pipeline has applied a context's tables, asked again and again while
+    the writes are held: the transport, the sink's engine and (PostgreSQL) the capture's
+    connection are opened once, before the hold, and the transport's first answer (Kafka
+    metadata, connections) is had then too."""
+
+    def __init__(self, cfg: CdcConfig, tables: tuple[str, ...]) -> None:
+        assert cfg.source and cfg.sink
+        self.cfg, self.tables = cfg, tables
+        self._stack = contextlib.ExitStack()
+        try:
+            self.pg = cdc_pg.open_capture(cfg) if cdc_pg.is_pg(cfg.source) else None
+            if self.pg is not None:
+                self._stack.callback(self.pg.close)
+                self.topics = cdc_pg.topics(self.pg, tables)
+            else:
+                capture = SqliteCapture(cfg.source, prefix=cfg.prefix)
+                self.topics = [capture.topic(t) for t in tables]
+                capture.close()
+            self.transport = open_transport(cfg.transport, partitions=cfg.partitions)
+            self._stack.callback(self.transport.close)
+            self.engine = sa.create_engine(cfg.sink)
+            self._stack.callback(self.engine.dispose)
+            self.transport.end_offsets(self.topics)
+        except BaseException:
+            self._stack.close()
+            raise
+
+    def __enter__(self) -> Drain:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def published(self, position: int) -> bool:
+        """The capture passed `position`: its cursor (SQLite), its slot's flushed LSN (PG)."""
+        if self.pg is not None:
+            return cdc_pg.published(self.pg, position)
+        assert self.cfg.source
+        capture = SqliteCapture(self.cfg.source, prefix=self.cfg.prefix)
+        try:
+            return capture.has_position() and capture.delivered() >= position
+        finally:
+            capture.close()
+
+    def applied_through(self, position: int) -> bool:
+        """Tell whether every change of the tables up to `position` is applied.
+
+        Every change up to the position is published once the capture passed it; it is
+        applied once the sink's stored offsets reach the transport's ends read after that.
+        """
+        if not self.published(position):
+            return False
+        ends = self.transport.end_offsets(self.topics)
+        with self.engine.connect() as conn:
+            stored = load_applied(conn, self.cfg.pipeline)
+        applied = {tp: s.next_offset for tp, s in stored.items()}
+        return all(applied.get(tp, 0) >= end for tp, end in ends.items())
 
 
 def applied_through(cfg: CdcConfig, tables: tuple[str, ...], position: int) -> bool:
-    """Tell whether the pipeline of `cfg` applied every change of `tables` up to `position`.
-
-    Every change up to the position is published once the capture passed it; it is
-    applied once the sink's stored offsets reach the transport's ends read after that.
-    """
-    assert cfg.sink
-    topics = _published_topics(cfg, tables, position)
-    if topics is None:
-        return False
-    transport = open_transport(cfg.transport, partitions=cfg.partitions)
-    try:
-        ends = transport.end_offsets(topics)
-    finally:
-        transport.close()
-    engine = sa.create_engine(cfg.sink)
-    try:
-        with engine.connect() as conn:
-            applied = {tp: s.next_offset for tp, s in load_applied(conn, cfg.pipeline).items()}
-    finally:
-        engine.dispose()
-    return all(applied.get(tp, 0) >= end for tp, end in ends.items())
+    """Drain.applied_through, once."""
+    with Drain(cfg, tables) as drain:
+        return drain.applied_through(position)
 
 
 def prepare_reverse(f: Flows) -> None:

@@ -129,24 +129,27 @@ def catch_up_sequences(url: str, tables: tuple[str, ...]) -> None:
         conn.close()
 
 
-def published_topics(cfg: CdcConfig, tables: tuple[str, ...], lsn: int) -> list[str] | None:
-    """The topics of `tables` once the capture has published every change before `lsn`
-    (its slot's confirmed flush position passed it), else None."""
-    capture = _capture(cfg)
-    try:
-        rows = query(
-            capture.conn,
-            "SELECT confirmed_flush_lsn - '0/0'::pg_lsn FROM pg_replication_slots"
-            " WHERE slot_name = %s AND database = current_database()",
-            (cfg.slot,),
-        )
-        if not rows or rows[0][0] is None or int(rows[0][0]) < lsn:
-            return None
-        if not capture.has_position():
-            return None
-        return [t for t in capture.topics() if t.rsplit(".", 1)[-1] in tables]
-    finally:
-        capture.close()
+def open_capture(cfg: CdcConfig) -> PgCapture:
+    """The capture of `cfg` (its connection is autocommit: every query reads the present)."""
+    return _capture(cfg)
+
+
+def published(capture: PgCapture, lsn: int) -> bool:
+    """Tell whether the capture has published every change before `lsn`: its slot's
+    confirmed flush position passed it (and it streams, its snapshot done)."""
+    rows = query(capture.conn,
+        "SELECT confirmed_flush_lsn - '0/0'::pg_lsn FROM pg_replication_slots"
+        " WHERE slot_name = %s AND database = current_database()",
+        (capture.slot,),
+    )  # fmt: skip
+    if not rows or rows[0][0] is None or int(rows[0][0]) < lsn:
+        return False
+    return capture.has_position()
+
+
+def topics(capture: PgCapture, tables: tuple[str, ...]) -> list[str]:
+    """The capture's topics of `tables` (PREFIX.SCHEMA.TABLE)."""
+    return [t for t in capture.topics() if t.rsplit(".", 1)[-1] in tables]
 
 
 def drop_slots(*cfgs: CdcConfig) -> None:

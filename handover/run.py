@@ -18,6 +18,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from cdc.config import CdcConfig
 from handover import cdc_control as cdc
 from handover.errors import HandoverError
 from handover.plan import (
@@ -140,17 +141,30 @@ def perform(s: Settings, op: str) -> Outcome:
     routes = routes_of(s.store.current(), s.context)
     run = Run(s.context.name, op, "checked", {r.id: r.mode for r in routes})
     _record(s, run)
-    if op == HANDOVER:
-        cdc.prepare_reverse(s.flows)  # the service's writes are captured from the first one
-    started = time.monotonic()
     try:
-        run, version = _hold(s, run)
-        run = _drain(s, run, started, version)
-        run = _flip(s, run)
+        if op == HANDOVER:
+            cdc.prepare_reverse(s.flows)  # the service's writes are captured from the first
+        drain = cdc.Drain(*_drained(s, op))  # opened before the hold, closed after release
     except Exception as exc:
         _put_back(s, run)
         raise HandoverError(f"{op} of {s.context.name} undone", (str(exc),)) from None
-    return _finish(s, run, started, recovered)
+    with drain:
+        started = time.monotonic()
+        try:
+            run, version = _hold(s, run)
+            run = _drain(s, run, started, version, drain)
+            run = _flip(s, run)
+        except Exception as exc:
+            _put_back(s, run)
+            raise HandoverError(f"{op} of {s.context.name} undone", (str(exc),)) from None
+        return _finish(s, run, started, recovered)
+
+
+def _drained(s: Settings, op: str) -> tuple[CdcConfig, tuple[str, ...]]:
+    """The pipeline the op drains and the tables it waits for."""
+    if op == HANDOVER:
+        return s.flows.forward, s.context.owned
+    return s.flows.reverse, s.flows.owned_in_service
 
 
 def _finish(s: Settings, run: Run, started: float, recovered: str | None) -> Outcome:
@@ -176,7 +190,7 @@ def _hold(s: Settings, run: Run) -> tuple[Run, int]:
     return _record(s, replace(run, step="held", hold_started=time.time())), table.version
 
 
-def _drain(s: Settings, run: Run, started: float, version: int) -> Run:
+def _drain(s: Settings, run: Run, started: float, version: int, drain: cdc.Drain) -> Run:
     if s.planes is None:
         time.sleep(s.settle_s)
     else:
@@ -192,12 +206,11 @@ def _drain(s: Settings, run: Run, started: float, version: int) -> Run:
                 "the router did not show the hold published with no write in flight "
                 f"within the hold timeout ({s.hold_s} s)"
             )
-    before = s.flows.forward if run.op == HANDOVER else s.flows.reverse
-    tables = s.context.owned if run.op == HANDOVER else s.flows.owned_in_service
+    before = drain.cfg
     assert before.source
     position = cdc.source_position(before.source)
     deadline = started + s.hold_s
-    if not cdc.wait_until(lambda: cdc.applied_through(before, tables, position), deadline):
+    if not cdc.wait_until(lambda: drain.applied_through(position), deadline):
         raise HandoverError(
             f"CDC did not apply up to position {position} within the hold timeout ({s.hold_s} s)"
         )
