@@ -15,15 +15,17 @@ class AnalyzeSettings:
     """Defaults for `strangler analyze` (the one source: the pipeline's Inputs take theirs
     from here); CLI options and the overrides file win over them."""
 
-    dialect: str = ""
-    seed: int = 42
+    dialect: str = ""  # SQL dialect (sqlglot name); empty: generic, or the log's own
+    seed: int = 42  # seed of the community detection (same input and seed, same contexts)
     # None: the mode's default (analysis.cluster: 1.5 with a workload, 0.25 schema only)
     resolution: float | None = None
+    # share of write transactions spanning contexts above which the verdict is one context
     one_context_share: float = ONE_CONTEXT_SHARE
-    max_examples: int = 5
+    max_examples: int = 5  # example statements kept per finding
     jobs: int = 0  # processes reading a large PostgreSQL log; 0: one per CPU core
+    # the server's log_line_prefix, to read a PostgreSQL stderr log
     pg_log_prefix: str = DEFAULT_PREFIX
-    pg_attribute_by: str = "a"
+    pg_attribute_by: str = "a"  # prefix escape whose value names the endpoint (a: application_name)
 
     def __post_init__(self) -> None:
         if self.resolution is not None and self.resolution <= 0:

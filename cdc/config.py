@@ -16,23 +16,24 @@ DEFAULT_TRANSPORT = "embedded:var/cdc/log.db"
 class CdcConfig:
     """Settings of a CDC pipeline; CLI options override them."""
 
+    # SQLAlchemy URL of the captured database (sqlite:/// or postgresql://)
     source: str | None = None
-    tables: tuple[str, ...] = ()
-    transport: str = DEFAULT_TRANSPORT
-    sink: str | None = None
-    mapping: str | None = None
-    prefix: str = "strangler"
-    slot: str = "strangler"
-    pipeline: str = "default"
-    group: str = "strangler-sink"
-    partitions: int = 3
-    batch: int = 2000
-    chunk_rows: int = 2000
-    tombstones: bool = True
-    schemas: bool = False
-    poll_ms: int = 200
-    retention_bytes: int | None = None
-    retention_ms: int | None = None
+    tables: tuple[str, ...] = ()  # tables to capture
+    transport: str = DEFAULT_TRANSPORT  # embedded:PATH (a SQLite log file) or kafka:HOST:PORT
+    sink: str | None = None  # SQLAlchemy URL of the database the changes are applied to
+    mapping: str | None = None  # TOML mapping file: rename tables/columns, drop or add columns
+    prefix: str = "strangler"  # topic prefix: topics are PREFIX.SCHEMA.TABLE
+    slot: str = "strangler"  # PostgreSQL replication slot (its publication is SLOT_pub)
+    pipeline: str = "default"  # name of the sink's bookkeeping (offsets) in the target
+    group: str = "strangler-sink"  # Kafka consumer group of the sink
+    partitions: int = 3  # partitions per topic, created on first use
+    batch: int = 2000  # events read and applied per batch
+    chunk_rows: int = 2000  # rows per snapshot chunk
+    tombstones: bool = True  # send a tombstone (null value) after each delete
+    schemas: bool = False  # wrap keys and values as {"schema", "payload"} (Kafka Connect schemas)
+    poll_ms: int = 200  # milliseconds between polls of an idle source or transport
+    retention_bytes: int | None = None  # embedded log: bytes kept per partition; unset: all
+    retention_ms: int | None = None  # embedded log: milliseconds kept; unset: all
     kafka_outage_s: int = 300  # a Kafka broker may be away this long mid-run
     atomic_transactions: bool = False  # Debezium transaction metadata + whole-txn apply
     txn_buffer: int = 100_000  # events the sink holds at most for one transaction

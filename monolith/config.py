@@ -29,10 +29,11 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 class MonolithConfig:
     """Settings of one ShopCo process; an empty database_url means the default SQLite file."""
 
-    database_url: str = ""
-    host: str = "127.0.0.1"
-    port: int = 5000
-    log_level: str = "INFO"
+    database_url: str = ""  # SQLAlchemy URL; empty: sqlite:///var/shopco.db
+    host: str = "127.0.0.1"  # address `monolith serve` listens on
+    port: int = 5000  # port `monolith serve` listens on
+    log_level: str = "INFO"  # DEBUG, INFO, WARNING, ERROR or CRITICAL
+    # write the SQL attribution log (JSON Lines) to this file; unset: off
     sql_log: str | None = None
     # branch by abstraction (monolith/seams.py): reviews are deleted through this service
     reviews_service_url: str = ""

@@ -30,13 +30,13 @@ class GatePolicy:
     """Thresholds of the promotion gate (`[gate]` in strangler.toml)."""
 
     max_mismatch_rate: float = 0.001  # 0.1 % of shadow comparisons, after noise removal
-    min_comparisons: int = 200
+    min_comparisons: int = 200  # shadow comparisons needed before shadow -> canary
     error_rate_margin: float = 0.01  # candidate error rate may exceed the monolith's by this
     p99_margin: float = 0.2  # candidate p99 may exceed the monolith's by this fraction
-    max_cdc_lag_ms: int = 5000
+    max_cdc_lag_ms: int = 5000  # the route's tables may lag this much (with cdc_sink set)
     window: int = 10000  # newest comparisons considered
     cdc_sink: str = ""  # service database holding the CDC sink's positions; empty: no check
-    cdc_pipeline: str = "default"
+    cdc_pipeline: str = "default"  # name of the CDC sink pipeline whose lag is checked
     tables: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # route id -> tables
     guard_set: bool = False  # also gate PATCH/POST that put a route in canary or service
 

@@ -24,10 +24,10 @@ class ServiceConfig:
     """Settings of one service process; an empty database_url means var/NAME.db."""
 
     name: str
-    database_url: str = ""
-    host: str = "127.0.0.1"
-    port: int = 5001
-    log_level: str = "INFO"
+    database_url: str = ""  # the service's own database; empty: sqlite:///var/NAME.db
+    host: str = "127.0.0.1"  # address `extract serve` listens on
+    port: int = 5001  # port (catalog 5001, reviews 5002 by default)
+    log_level: str = "INFO"  # DEBUG, INFO, WARNING, ERROR or CRITICAL
     # /ready waits for `strangler extract sync` to have applied the initial snapshot;
     # false once the service owns its data (or for a service that starts empty).
     require_snapshot: bool = True
@@ -36,7 +36,7 @@ class ServiceConfig:
     # Where `strangler extract sync NAME` captures from (the monolith's database), and the
     # CDC transport it goes through (embedded:PATH or kafka:HOST:PORT).
     cdc_source: str = ""
-    cdc_transport: str = "embedded:var/cdc/log.db"
+    cdc_transport: str = "embedded:var/cdc/log.db"  # embedded:PATH or kafka:HOST:PORT
 
     def __post_init__(self) -> None:
         if self.log_level.upper() not in LOG_LEVELS:

@@ -47,7 +47,8 @@ class SinkRef:
 
 @dataclass(frozen=True)
 class DashboardConfig:
-    sinks: tuple[str, ...] = ()
+    sinks: tuple[str, ...] = ()  # CDC sinks to show: "forward|reverse CONTEXT PIPELINE URL" each
+    # the handover state store (`extract handover`) to show
     handover: str = "sqlite:///var/handover.db"
     report: str = "var/analysis/report.json"  # the analyzer's report (Plan view)
 

@@ -20,6 +20,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "strangler.cli.cdc:cdc",
         "Capture changes as Debezium events and apply them to another database.",
     ),
+    "config": (
+        "strangler.cli.config:config",
+        "Show the settings in effect here, or the reference of every setting.",
+    ),
     "demo": (
         "strangler.cli.demo:demo",
         "Migrate ShopCo's catalog to its own service in one command (embedded defaults).",
