@@ -15,6 +15,7 @@ from typing import Any
 
 from cdc import fastjson
 from cdc.errors import PoisonEvent
+from cdc.frozen import fast_init
 from cdc.position import HEADER as POSITION_HEADER
 from cdc.position import Position
 from cdc.schema import Column, key_schema, value_schema
@@ -31,6 +32,7 @@ NEW_KEY_HEADER = "__debezium.newkey"
 Row = Mapping[str, Any]
 
 
+@fast_init
 @dataclass(frozen=True)
 class Source:
     """The `source` block: where and when the change happened in the source database."""
@@ -104,6 +106,7 @@ def _snapshot_mark(raw: Any) -> str:
     return str(raw)
 
 
+@fast_init
 @dataclass(frozen=True)
 class Transaction:
     """The `transaction` block (Debezium's provide.transaction.metadata)."""
@@ -120,6 +123,7 @@ class Transaction:
         }
 
 
+@fast_init
 @dataclass(frozen=True)
 class Message:
     """One transport record: topic, key and value as JSON bytes (value None = tombstone)."""
@@ -130,9 +134,13 @@ class Message:
     headers: tuple[tuple[str, bytes], ...] = ()
 
     def header(self, name: str) -> bytes | None:
-        return next((v for k, v in self.headers if k == name), None)
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
 
 
+@fast_init
 @dataclass(frozen=True)
 class ChangeEvent:
     """One row change (or a truncate) in Debezium's envelope, plus its unique position."""
@@ -223,8 +231,8 @@ def to_messages(
 
 def unwrap(document: Any) -> Any:
     """The payload of a `{"schema", "payload"}`-wrapped document; others as they are."""
-    if isinstance(document, dict) and set(document) == {"schema", "payload"}:
-        return document["payload"]
+    if type(document) is dict and len(document) == 2 and "schema" in document:
+        return document.get("payload", document)
     return document
 
 
@@ -256,10 +264,16 @@ def from_message(message: Message) -> ChangeEvent | None:
             after=value.get("after"),
             position=position,
             transaction=_transaction(value.get("transaction")),
-            headers=tuple(h for h in message.headers if h[0] != POSITION_HEADER),
+            headers=_other_headers(message.headers),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise PoisonEvent(f"malformed Debezium envelope: {exc}") from None
+
+
+def _other_headers(headers: tuple[tuple[str, bytes], ...]) -> tuple[tuple[str, bytes], ...]:
+    if len(headers) == 1 and headers[0][0] == POSITION_HEADER:  # the usual case
+        return ()
+    return tuple(h for h in headers if h[0] != POSITION_HEADER)
 
 
 def _transaction(block: Any) -> Transaction | None:
@@ -288,12 +302,10 @@ def row_changes(
     delete's tombstone takes index +1, so the create sits at index +2.
     """
 
-    def key_of(row: Row) -> dict[str, Any]:
-        return {c: row[c] for c in key_columns}
-
     common = {"source": source, "ts_ms": ts_ms, "columns": columns, "key_columns": key_columns}
     if op == "u" and before is not None and after is not None and key_columns:
-        old_key, new_key = key_of(before), key_of(after)
+        old_key = {c: before[c] for c in key_columns}
+        new_key = {c: after[c] for c in key_columns}
         if old_key != new_key:
             delete = ChangeEvent(
                 op="d", key=old_key, before=before, position=position,
@@ -306,7 +318,7 @@ def row_changes(
             )  # fmt: skip
             return [delete, create]
     image = after if after is not None else before
-    key = key_of(image) if key_columns and image is not None else None
+    key = {c: image[c] for c in key_columns} if key_columns and image is not None else None
     event = ChangeEvent(
         op=op, key=key, before=before, after=after, position=position, **common,  # type: ignore[arg-type]
     )  # fmt: skip

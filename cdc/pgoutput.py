@@ -95,13 +95,28 @@ class LogicalMessage:
 UNCHANGED_TOAST = object()  # an unchanged TOASTed value pgoutput did not send
 
 
+_STRUCTS: dict[str, struct.Struct] = {}
+
+
+def _struct(fmt: str) -> struct.Struct:
+    found = _STRUCTS.get(fmt)
+    if found is None:
+        found = _STRUCTS[fmt] = struct.Struct(fmt)
+    return found
+
+
+_INT16 = struct.Struct("!h")
+_INT32 = struct.Struct("!i")
+
+
 class _Reader:
     def __init__(self, data: bytes) -> None:
         self.data, self.pos = data, 0
 
     def take(self, fmt: str) -> Any:
-        (value,) = struct.unpack_from(fmt, self.data, self.pos)
-        self.pos += struct.calcsize(fmt)
+        unpacker = _struct(fmt)
+        (value,) = unpacker.unpack_from(self.data, self.pos)
+        self.pos += unpacker.size
         return value
 
     def byte(self) -> str:
@@ -116,18 +131,26 @@ class _Reader:
         return value
 
     def tuple_data(self) -> tuple[Any, ...]:
+        # Read for every value of every change: locals instead of attribute lookups.
+        data, pos = self.data, self.pos
+        (count,) = _INT16.unpack_from(data, pos)
+        pos += 2
         values: list[Any] = []
-        for _ in range(self.take("!h")):
-            kind = self.byte()
-            if kind == "n":
-                values.append(None)
-            elif kind == "u":
-                values.append(UNCHANGED_TOAST)
-            else:
-                length = self.take("!i")
-                raw = self.data[self.pos : self.pos + length]
-                self.pos += length
-                values.append(raw.decode() if kind == "t" else raw)
+        append = values.append
+        for _ in range(count):
+            kind = data[pos]
+            pos += 1
+            if kind == 0x6E:  # 'n': null
+                append(None)
+            elif kind == 0x75:  # 'u': unchanged TOASTed value
+                append(UNCHANGED_TOAST)
+            else:  # 't' text or 'b' binary, with a length
+                (length,) = _INT32.unpack_from(data, pos)
+                pos += 4
+                raw = data[pos : pos + length]
+                pos += length
+                append(raw.decode() if kind == 0x74 else raw)
+        self.pos = pos
         return tuple(values)
 
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cdc.frozen import fast_init
+
 HEADER = "strangler.position"
 
 
+@fast_init
 @dataclass(frozen=True, order=True)
 class Position:
     """A unique, totally ordered place in the source's change stream."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from cdc import types
@@ -31,12 +32,21 @@ class TableMeta:
         if raw is None:
             return None
         row = {}
-        for col in self.columns:
-            value = raw.get(col.name)
-            if col.kind == "bytes" and isinstance(value, str):
+        for name, kind, scale, plain in self._encoding:
+            value = raw.get(name)
+            if value is None or type(value) is plain:  # the common case, kept cheap
+                row[name] = value
+                continue
+            if kind == "bytes" and isinstance(value, str):
                 value = bytes.fromhex(value)
             try:
-                row[col.name] = types.encode(col.kind, value, col.scale)
+                row[name] = types.encode(kind, value, scale)
             except (ValueError, TypeError, ArithmeticError):
-                row[col.name] = value  # SQLite's loose typing: pass through, the sink decides
+                row[name] = value  # SQLite's loose typing: pass through, the sink decides
         return row
+
+    @cached_property
+    def _encoding(self) -> tuple[tuple[str, str, int | None, type | None], ...]:
+        """Per column: name, kind, scale and the type a value already has when it is
+        written as it is (see types.encode)."""
+        return tuple((c.name, c.kind, c.scale, types.passed_through(c.kind)) for c in self.columns)

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cdc.event import Message
+from cdc.frozen import fast_init
 
 TopicPartition = tuple[str, int]
 
 
+@fast_init
 @dataclass(frozen=True)
 class Record:
     """A message as read back from a transport, with its partition and offset."""

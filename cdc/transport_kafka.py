@@ -255,8 +255,7 @@ class KafkaGroupConsumer:
         records = []
         for tp, items in batches.items():
             for item in items:
-                headers = tuple((k, bytes(v)) for k, v in (item.headers or ()))
-                message = Message(tp.topic, item.key, item.value, headers)
+                message = Message(tp.topic, item.key, item.value, _headers(item.headers))
                 records.append(Record(message, tp.partition, item.offset, item.timestamp))
         return records
 
@@ -284,6 +283,17 @@ class KafkaGroupConsumer:
             with contextlib.suppress(Exception):  # best effort: the sink's offsets rule
                 self.commit({})
         self._consumer.close()
+
+
+def _headers(raw: list[tuple[str, bytes | None]] | None) -> tuple[tuple[str, bytes], ...]:
+    """A record's headers as a tuple; kafka-python reads values as bytes, a null one as None
+    (kept as empty bytes)."""
+    if not raw:
+        return ()
+    for _, value in raw:
+        if value is None:
+            return tuple((k, v or b"") for k, v in raw)
+    return tuple(raw)  # type: ignore[arg-type]  # no None in it
 
 
 class _Outage:

@@ -85,6 +85,11 @@ def encode(kind: str, value: Any, scale: int | None = None) -> Any:
     return encoder(value, scale)
 
 
+def passed_through(kind: str) -> type | None:
+    """The type of the values `encode` returns unchanged for `kind` (None: none is)."""
+    return _PASS_THROUGH.get(kind)
+
+
 def decode(kind: str, value: Any, scale: int | None = None) -> Any:
     """Turn a Debezium JSON value back into the Python value a database driver accepts."""
     if value is None:
