@@ -426,6 +426,13 @@ class PgCapture(PgCatalog):
                 # (NOT NULL) column gets its type's empty value, an optional one null.
                 row[column.name] = self._placeholder(rel, column)
                 continue
+            kind = column.kind
+            if text is None or (kind == "text" and type(text) is str):  # the common cases
+                row[column.name] = text
+                continue
+            if kind == "int" and type(text) is str:
+                row[column.name] = int(text)
+                continue
             value = pgoutput.to_python(column, text)
             if value is pgoutput.UNCHANGED_TOAST:
                 row[column.name] = UNAVAILABLE

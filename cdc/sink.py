@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from cdc import sink_state as state
 from cdc.errors import CdcError, PoisonEvent
 from cdc.event import ChangeEvent, Message, from_message
+from cdc.frozen import fast_init
 from cdc.mapping import SinkMapping, TableMapping
 from cdc.position import HEADER as POSITION_HEADER
 from cdc.position import Position
@@ -46,6 +47,7 @@ class ApplyResult:
         )
 
 
+@fast_init
 @dataclass(frozen=True)
 class _Action:
     target: Target
