@@ -9,9 +9,6 @@ from typing import Any
 
 from analysis.errors import AnalysisError
 from analysis.pipeline import Analysis
-from analysis.render_cml import context_map_cml
-from analysis.render_dot import INSTALL_HINT, contexts_dot, tables_dot, write_svg
-from analysis.render_md import report_markdown
 
 
 @dataclass(frozen=True)
@@ -24,6 +21,12 @@ class Written:
 
 def write_outputs(analysis: Analysis, report: dict[str, Any], out: Path) -> Written:
     """Write report.json, report.md, contexts.cml and the DOT (and SVG) graphs to `out`."""
+    # imported here: the renderers need the graph library, which `strangler analyze`
+    # imports while its log readers run (analysis.pipeline.run)
+    from analysis.render_cml import context_map_cml
+    from analysis.render_dot import INSTALL_HINT, contexts_dot, tables_dot, write_svg
+    from analysis.render_md import report_markdown
+
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -6,28 +6,21 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import networkx as nx
-
-from analysis.access import AccessModel, build_access
 from analysis.config import AnalyzeSettings
-from analysis.contexts import Assignment
-from analysis.decompose import decompose
 from analysis.errors import AnalysisError
-from analysis.findings import find_all
-from analysis.metrics import compute
 from analysis.model import ExtractionStep, Finding, Schema, Workload
-from analysis.overrides import Overrides, check_tables, read_overrides, read_reference
-from analysis.plan import extraction_plan
-from analysis.sources.attribution_log import read_attribution_log
-from analysis.sources.database import read_database
-from analysis.sources.ddl import read_schema_path
-from analysis.sources.pg_log import read_pg_log
-from analysis.sources.pg_stat import read_pg_stat_statements
-from analysis.sources.sql_dir import read_sql_dir
-from analysis.sqltext import resolve_dialect
-from analysis.verdict import Verdict
-from analysis.workload import WorkloadBuilder
+from analysis.overrides import Overrides
+from analysis.sources.pg_log import PgLogReading
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from analysis.access import AccessModel
+    from analysis.contexts import Assignment
+    from analysis.verdict import Verdict
+    from analysis.workload import WorkloadBuilder
 
 _LOG_DIALECTS = {"sqlite": "sqlite", "postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql"}
 # progress(label, total) returns a function to call with each step's size
@@ -87,12 +80,38 @@ def run(inputs: Inputs, progress: ProgressFactory | None = None) -> Analysis:
             "nothing to analyze: give at least one of --schema, --db, --log, --sql-dir, "
             "--pg-log or --pg-stat-statements"
         )
+    # The first PostgreSQL log is read by other processes started first: they read while
+    # this one imports the parser and the graph library (a third of a second) and reads
+    # the other inputs. Further logs start in turn (not all at once: memory).
+    first = _start_pg_log(inputs, inputs.pg_logs[0]) if inputs.pg_logs else None
+    try:
+        return _run(inputs, first, progress)
+    finally:
+        if first is not None:
+            first.cancel()
+
+
+def _start_pg_log(inputs: Inputs, path: Path) -> PgLogReading:
+    jobs = inputs.jobs or os.cpu_count() or 1
+    return PgLogReading(path, inputs.pg_log_prefix, inputs.pg_attribute_by, jobs)
+
+
+def _run(inputs: Inputs, first: PgLogReading | None, progress: ProgressFactory | None) -> Analysis:
+    from analysis.access import build_access
+    from analysis.decompose import decompose
+    from analysis.findings import find_all
+    from analysis.metrics import compute
+    from analysis.overrides import check_tables, read_overrides, read_reference
+    from analysis.plan import extraction_plan
+    from analysis.sqltext import resolve_dialect
+    from analysis.workload import WorkloadBuilder
+
     dialect = resolve_dialect(inputs.dialect)
     overrides = read_overrides(inputs.overrides) if inputs.overrides else Overrides()
     reference = read_reference(inputs.reference) if inputs.reference else None
     schema = _read_schema(inputs, dialect)
     builder = WorkloadBuilder(max_examples=inputs.max_examples)
-    _read_workload_sources(inputs, dialect, builder, progress)
+    _read_workload_sources(inputs, dialect, builder, first, progress)
     if inputs.dialect is None and builder.dialects:
         # The attribution log says which database produced it: parse in that dialect.
         declared = builder.dialects.most_common(1)[0][0]
@@ -143,8 +162,12 @@ def run(inputs: Inputs, progress: ProgressFactory | None = None) -> Analysis:
 
 
 def _read_schema(inputs: Inputs, dialect: str | None) -> Schema:
+    from analysis.sources.ddl import read_schema_path
+
     parts = [read_schema_path(p, dialect) for p in inputs.schema]
     if inputs.db:
+        from analysis.sources.database import read_database  # SQLAlchemy: 0.15 s to import
+
         parts.append(read_database(inputs.db))
     if not parts:
         return Schema()
@@ -160,17 +183,25 @@ def _read_schema(inputs: Inputs, dialect: str | None) -> Schema:
 
 
 def _read_workload_sources(
-    inputs: Inputs, dialect: str | None, builder: WorkloadBuilder, progress: ProgressFactory | None
+    inputs: Inputs,
+    dialect: str | None,
+    builder: WorkloadBuilder,
+    first_pg_log: PgLogReading | None,
+    progress: ProgressFactory | None,
 ) -> None:
+    from analysis.sources.attribution_log import read_attribution_log
+    from analysis.sources.pg_stat import read_pg_stat_statements
+    from analysis.sources.sql_dir import read_sql_dir
+
     for log in inputs.logs:
         size = log.stat().st_size if log.is_file() else 0
         tick = progress(f"reading {log.name}", size) if progress else None
         read_attribution_log(log, builder, tick)
     for folder in inputs.sql_dirs:
         read_sql_dir(folder, builder, dialect)
-    for pg_log in inputs.pg_logs:
-        jobs = inputs.jobs or os.cpu_count() or 1
-        read_pg_log(pg_log, builder, inputs.pg_log_prefix, inputs.pg_attribute_by, jobs)
+    for number, pg_log in enumerate(inputs.pg_logs):
+        reading = first_pg_log if number == 0 and first_pg_log else _start_pg_log(inputs, pg_log)
+        reading.finish(builder)
     for export in inputs.pg_stat_statements:
         read_pg_stat_statements(export, builder)
 

@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 from analysis.fingerprint import fingerprint
 from analysis.model import Observation, Shape, Unparsed, Workload
-from analysis.statements import ShapeError, describe
 
 Progress = Callable[[int], None]
 # Raw statement text -> fingerprint. Drivers send the same text again and again (their
@@ -67,6 +66,8 @@ class WorkloadBuilder:
 
     def build(self, dialect: str | None, progress: Progress | None = None) -> Workload:
         """Parse every distinct shape once and return the finished workload."""
+        from analysis.statements import ShapeError  # sqlglot: imported once it is needed
+
         shapes: dict[str, Shape] = {}
         failures: dict[str, str] = {}
         for done, fp in enumerate(self.samples, 1):
@@ -101,6 +102,8 @@ class WorkloadBuilder:
 
 
 def _parse(fp: str, sample: str, dialect: str | None) -> Shape:
+    from analysis.statements import ShapeError, describe
+
     try:
         return describe(fp, dialect, fingerprint=fp)
     except ShapeError:

@@ -13,10 +13,13 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any, cast
 
 from analysis.errors import AnalysisError
-from analysis.fingerprint import fingerprint
+from analysis.fingerprint import fingerprint, fingerprint_many
 from analysis.workload import CACHE_LIMIT, WorkloadBuilder
 
 DEFAULT_PREFIX = "%m [%p] %a "
@@ -45,12 +48,106 @@ def read_pg_log(
     A large stderr log is read by up to `jobs` processes, each fingerprinting and counting
     its own byte range (statements with inlined literals make fingerprinting the cost).
     """
-    if not path.is_file():
-        raise AnalysisError(f"--pg-log {path}: no such file")
-    key = attribute_by.lstrip("%")
-    if path.suffix.lower() == ".csv":
-        return _read_csv(path, builder, key)
-    return _read_stderr(path, builder, prefix, key, jobs)
+    return PgLogReading(path, prefix, attribute_by, jobs).finish(builder)
+
+
+class PgLogReading:
+    """A log being read: a large stderr log's reading processes start at once, in the
+    background; `finish` waits for them and adds what they read (or reads a small log, or
+    a csvlog, itself). Errors (a missing file, a prefix without the field) are raised by
+    `finish`, in the order the caller finishes its inputs.
+
+    One forked process per byte range, each sending its counts back through its own pipe
+    (not a multiprocessing.Pool: terminating a Pool right after giving it work can
+    deadlock on its task queue's lock, and `cancel` must always be safe).
+    """
+
+    def __init__(self, path: Path, prefix: str, attribute_by: str, jobs: int) -> None:
+        self.path, self.prefix, self.key = path, prefix, attribute_by.lstrip("%")
+        self.ranges: list[tuple[int, int]] = []
+        self.children: list[tuple[BaseProcess, Connection]] = []
+        if not path.is_file() or path.suffix.lower() == ".csv":
+            return
+        try:
+            prefix_pattern(prefix, self.key)
+        except AnalysisError:
+            return  # raised again by finish
+        size = path.stat().st_size
+        jobs = max(1, min(jobs, size // PARALLEL_MIN_BYTES))
+        self.ranges = _chunks(path, size, jobs)
+        if len(self.ranges) > 1:
+            # each process reads its own byte range of the file; only the counts come back
+            context = multiprocessing.get_context("fork")
+            for start, end in self.ranges:
+                receiver, sender = context.Pipe(duplex=False)
+                args = (sender, str(path), prefix, self.key, start, end)
+                child = context.Process(target=_read_range, args=args, daemon=True)
+                child.start()
+                sender.close()
+                self.children.append((child, receiver))
+
+    def finish(self, builder: WorkloadBuilder) -> int:
+        """Add every logged statement to `builder`; return how many were read."""
+        path = self.path
+        if not path.is_file():
+            raise AnalysisError(f"--pg-log {path}: no such file")
+        if path.suffix.lower() == ".csv":
+            return _read_csv(path, builder, self.key)
+        prefix_pattern(self.prefix, self.key)  # a prefix without the field: a clear error
+        try:
+            if self.children:
+                parts = [self._result(child, receiver) for child, receiver in self.children]
+            else:
+                parts = [_scan(str(path), self.prefix, self.key, *r) for r in self.ranges]
+        finally:
+            self.cancel()
+        count = 0
+        for part in parts:
+            count += part.statements
+            builder.merge(part.counts, part.samples, part.sources)
+            for where, reason in part.rejected:
+                builder.reject(where, reason)
+            builder.malformed += part.malformed - len(part.rejected)
+        if count == 0:
+            raise AnalysisError(
+                f"--pg-log {path}: no logged statements (is log_statement=all set?)"
+            )
+        return count
+
+    def _result(self, child: BaseProcess, receiver: Connection) -> _Part:
+        try:
+            found = receiver.recv()
+        except EOFError:  # it died without sending anything (killed, out of memory)
+            child.join()
+            raise AnalysisError(
+                f"--pg-log {self.path}: a reading process ended without a result "
+                f"(exit code {child.exitcode})"
+            ) from None
+        if isinstance(found, BaseException):
+            raise found
+        return cast(_Part, found)
+
+    def cancel(self) -> None:
+        """Stop the reading processes, if any are left (finished, or not wanted)."""
+        for child, receiver in self.children:
+            receiver.close()
+            if child.is_alive():
+                child.kill()
+            child.join()
+        self.children = []
+
+
+def _read_range(sender: Connection, *args: Any) -> None:
+    """In a reading process: scan one byte range, send the counts (or the error) back."""
+    try:
+        found: object = _scan(*args)
+    except Exception as exc:  # raised by the parent's finish
+        found = exc
+    try:
+        sender.send(found)
+    except Exception as exc:  # an error that does not pickle: its text then
+        sender.send(AnalysisError(f"--pg-log {args[0]}: {type(exc).__name__}: {found}"))
+    sender.close()
 
 
 def prefix_pattern(prefix: str, key: str) -> re.Pattern[str]:
@@ -81,29 +178,6 @@ def prefix_pattern(prefix: str, key: str) -> re.Pattern[str]:
             parts.append(re.escape(prefix[i]))
             i += 1
     return re.compile("^" + "".join(parts) + _LEVEL)
-
-
-def _read_stderr(path: Path, builder: WorkloadBuilder, prefix: str, key: str, jobs: int) -> int:
-    prefix_pattern(prefix, key)  # fails early, in this process, on a prefix without the key
-    size = path.stat().st_size
-    jobs = max(1, min(jobs, size // PARALLEL_MIN_BYTES))
-    ranges = _chunks(path, size, jobs)
-    if len(ranges) == 1:
-        parts = [_scan(str(path), prefix, key, *ranges[0])]
-    else:
-        # each process reads its own byte range of the file; only the counts come back
-        with multiprocessing.get_context("fork").Pool(len(ranges)) as pool:
-            parts = pool.starmap(_scan, [(str(path), prefix, key, a, b) for a, b in ranges])
-    count = 0
-    for part in parts:
-        count += part.statements
-        builder.merge(part.counts, part.samples, part.sources)
-        for where, reason in part.rejected:
-            builder.reject(where, reason)
-        builder.malformed += part.malformed - len(part.rejected)
-    if count == 0:
-        raise AnalysisError(f"--pg-log {path}: no logged statements (is log_statement=all set?)")
-    return count
 
 
 @dataclass
@@ -139,69 +213,167 @@ def _chunks(path: Path, size: int, jobs: int) -> list[tuple[int, int]]:
 def _scan(path: str, prefix: str, key: str, start: int, end: int) -> _Part:
     """Fingerprint and count every statement in bytes [start, end) of a stderr log."""
     pattern = prefix_pattern(prefix, key)
-    unit_of = _unit_reader(prefix, key, pattern)
-    part = _Part()
-    counts, samples, sources = part.counts, part.samples, part.sources
-    cache: dict[str, str] = {}
-    use_cache, hits = True, 0
-    lines: list[str] = []
-    unit, first = "", ""
-
-    def flush() -> None:
-        nonlocal use_cache, hits
-        sql = lines[0] if len(lines) == 1 else "\n".join(lines)
-        fp = cache.get(sql) if use_cache else None
-        if fp is None:
-            fp = fingerprint(sql)
-            if use_cache:
-                if len(cache) >= CACHE_LIMIT:
-                    cache.clear()
-                cache[sql] = fp
-            if fp not in samples:
-                samples[fp] = sql
-                sources[fp] = first
-        else:
-            hits += 1
-        part.statements += 1
-        counts[unit or "[no application name]", fp] += 1
-        if part.statements == _CACHE_PROBE and hits < _CACHE_PROBE // 10:
-            use_cache = False  # literals inlined: every text is new, the cache only costs
-            cache.clear()
-
-    number = 0
-    for line in _lines(path, start, end):
-        number += 1
-        if line.startswith("\t"):
-            if lines:
-                lines.append(line[1:])
-            continue
-        if lines:
-            flush()
-            lines = []
-        at = line.find(" LOG:  ")
-        statement = _statement_of(line[at + 7 :]) if at >= 0 else None
-        if statement is None:
-            # other LOG lines (durations, connections) and other levels are skipped;
-            # a line that does not start with the prefix is counted as malformed
-            if at < 0 and line.strip() and pattern.match(line) is None:
-                _malformed(part, _where(path, start, number))
-            continue
-        found = unit_of(line, at)
-        if found is None:
-            _malformed(part, _where(path, start, number))
-            continue
-        unit, lines, first = found, [statement], _where(path, start, number)
-    if lines:
-        flush()
-    return part
+    reader = _Reader(path, start, pattern, _unit_reader(prefix, key, pattern), _rows(prefix, key))
+    for text in _blocks(path, start, end):
+        if not reader.bulk(text):
+            reader.lines(text.splitlines())
+    return reader.part
 
 
 _BLOCK = 4 * 1024 * 1024
 _CACHE_PROBE = 5_000
+_NO_UNIT = "[no application name]"
+# str.splitlines() also ends lines at these: a block holding one is read line by line
+_OTHER_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
+_WIDE_BREAKS = ("\x85", "\u2028", "\u2029")
 
 
-def _lines(path: str, start: int, end: int) -> Iterator[str]:
-    """The lines starting in bytes [start, end), read in large blocks."""
+class _Reader:
+    """The statements of one byte range, block by block (each block holds whole lines and
+    ends where a statement does: its next line is not a tab-indented continuation)."""
+
+    def __init__(
+        self,
+        path: str,
+        start: int,
+        pattern: re.Pattern[str],
+        unit_of: Callable[[str, int], str | None],
+        rows: re.Pattern[str] | None,
+    ) -> None:
+        self.path, self.start, self.pattern, self.unit_of, self.rows = (
+            path,
+            start,
+            pattern,
+            unit_of,
+            rows,
+        )
+        self.part = _Part()
+        self.number = 0  # lines read before the current block
+        self.cache: dict[str, str] = {}
+        self.use_cache, self.hits = True, 0
+
+    def bulk(self, text: str) -> bool:
+        """Read a block whose every line is a LOG line of the usual form in a few passes
+        over the whole block; False (nothing read) when a line needs `lines`.
+
+        The conditions make it read exactly what `lines` reads: lines end only at `\\n`,
+        none continues a statement, every line holds ` LOG:  ` once, after the prefix and
+        its attribution field (`_rows`), and every statement is a `statement: ` message.
+        """
+        if self.rows is None or ("\t" in text and (text.startswith("\t") or "\n\t" in text)):
+            return False
+        for mark in _OTHER_BREAKS if text.isascii() else _OTHER_BREAKS + _WIDE_BREAKS:
+            if mark in text:
+                return False
+        count = text.count("\n") + (not text.endswith("\n"))
+        if text.count(" LOG:  ") != count or "LOG:  LOG:  " in text:
+            return False
+        rows = self.rows.findall("\n" + text)
+        if len(rows) != count:
+            return False
+        for message in [message for _, is_statement, message in rows if not is_statement]:
+            if (
+                message.startswith(("execute ", "duration: "))
+                and _statement_of(message) is not None
+            ):
+                return False  # a statement in another form: _MESSAGE reads it
+        units = [unit or _NO_UNIT for unit, is_statement, _ in rows if is_statement]
+        statements = [sql for _, is_statement, sql in rows if is_statement]
+        fingerprints = fingerprint_many(statements, self.cache if self.use_cache else None)
+        part = self.part
+        part.counts.update(zip(units, fingerprints, strict=True))
+        samples = part.samples
+        new = set(fingerprints).difference(samples)
+        if new:  # the first text of each new shape, and where it was
+            lines = [n for n, row in enumerate(rows, self.number + 1) if row[1]]
+            for i, fp in enumerate(fingerprints):
+                if fp in new and fp not in samples:
+                    samples[fp] = statements[i]
+                    part.sources[fp] = _where(self.path, self.start, lines[i])
+        part.statements += len(statements)
+        self.number += count
+        return True
+
+    def lines(self, lines: list[str]) -> None:
+        """Read a block line by line (continuations, other messages, malformed lines)."""
+        part, path, start, cache = self.part, self.path, self.start, self.cache
+        counts, samples, sources = part.counts, part.samples, part.sources
+        buffer: list[str] = []
+        unit, first = "", ""
+
+        def flush() -> None:
+            sql = buffer[0] if len(buffer) == 1 else "\n".join(buffer)
+            fp = cache.get(sql) if self.use_cache else None
+            if fp is None:
+                fp = fingerprint(sql)
+                if self.use_cache:
+                    if len(cache) >= CACHE_LIMIT:
+                        cache.clear()
+                    cache[sql] = fp
+                if fp not in samples:
+                    samples[fp] = sql
+                    sources[fp] = first
+            else:
+                self.hits += 1
+            part.statements += 1
+            counts[unit or _NO_UNIT, fp] += 1
+            if part.statements == _CACHE_PROBE and self.hits < _CACHE_PROBE // 10:
+                self.use_cache = False  # literals inlined: every text is new, the cache only costs
+                cache.clear()
+
+        number = self.number
+        for line in lines:
+            number += 1
+            if line.startswith("\t"):
+                if buffer:
+                    buffer.append(line[1:])
+                continue
+            if buffer:
+                flush()
+                buffer = []
+            at = line.find(" LOG:  ")
+            statement = _statement_of(line[at + 7 :]) if at >= 0 else None
+            if statement is None:
+                # other LOG lines (durations, connections) and other levels are skipped;
+                # a line that does not start with the prefix is counted as malformed
+                if at < 0 and line.strip() and self.pattern.match(line) is None:
+                    _malformed(part, _where(path, start, number))
+                continue
+            found = self.unit_of(line, at)
+            if found is None:
+                _malformed(part, _where(path, start, number))
+                continue
+            unit, buffer, first = found, [statement], _where(path, start, number)
+        if buffer:
+            flush()
+        self.number = number
+
+
+def _rows(prefix: str, key: str) -> re.Pattern[str] | None:
+    """A pattern for every line of a block (each after a newline): its attribution field
+    stripped, `statement: ` if the message starts so, and the rest of the message.
+
+    Only for a prefix ending with the field and a space after a literal, as `... [%p] %a `:
+    the field is what follows that literal's last occurrence before ` LOG:  `, stripped
+    (as `_unit_reader` reads it). The field may hold neither a space nor the literal's
+    first character, so the literal the pattern finds is that last occurrence (a line
+    with another field does not match: its block is read line by line); the literal must
+    not start with a space, which stripping would take for the field's.
+    """
+    literal = _field_literal(prefix, key)
+    if not literal or literal[0].isspace():
+        return None
+    first = re.escape(literal[0])
+    # `.` is any character but a newline (no DOTALL), and the engine's fastest repeat
+    return re.compile(
+        rf"\n.*?{re.escape(literal)}[^\S\n]*([^{first}\s]*)[^\S\n]* LOG:  (statement: )?(.*)"
+    )
+
+
+def _blocks(path: str, start: int, end: int) -> Iterator[str]:
+    """The lines starting in bytes [start, end), read in large blocks of whole lines; a
+    block ends before a line that does not start with a tab (a continuation line stays in
+    the block of the statement it continues)."""
     with open(path, "rb") as handle:
         handle.seek(start)
         left, carry = end - start, b""
@@ -211,16 +383,33 @@ def _lines(path: str, start: int, end: int) -> Iterator[str]:
                 break
             left -= len(block)
             block = carry + block
-            cut = block.rfind(b"\n") + 1 if left > 0 else len(block)
+            cut = _cut(block) if left > 0 else len(block)
             carry = block[cut:]
-            yield from block[:cut].decode("utf-8", "replace").splitlines()
+            if cut:
+                yield block[:cut].decode("utf-8", "replace")
         if carry:  # the range's last line runs past `end`: it started inside it
-            rest = carry + handle.readline()
-            yield from rest.decode("utf-8", "replace").splitlines()
+            yield (carry + handle.readline()).decode("utf-8", "replace")
+
+
+def _cut(block: bytes) -> int:
+    """Where to end a block: after its last newline that a byte not a tab follows (0: none;
+    the whole block then waits for the next read)."""
+    cut = block.rfind(b"\n", 0, len(block) - 1) + 1
+    while cut > 0 and block[cut] == 9:  # a tab: the line continues a statement
+        cut = block.rfind(b"\n", 0, cut - 1) + 1
+    return cut
 
 
 def _where(path: str, start: int, number: int) -> str:
     return f"{path}:{number}" if start == 0 else f"{path}:line {number} after byte {start}"
+
+
+def _field_literal(prefix: str, key: str) -> str:
+    """The text between the last escape before the attribution field and the field, when
+    the prefix ends with the field and a space (`%m [%p] %a ` -> `] `); else ""."""
+    head = prefix[: -len(f"%{key} ")] if prefix.endswith(f"%{key} ") else ""
+    literal = head[head.rfind("%") + 2 :] if "%" in head else head
+    return "" if "%" in literal else literal
 
 
 def _unit_reader(
@@ -232,9 +421,8 @@ def _unit_reader(
     between the literal before it and ` LOG:`, found with two string searches; any other
     prefix is matched with its regular expression.
     """
-    head = prefix[: -len(f"%{key} ")] if prefix.endswith(f"%{key} ") else ""
-    literal = head[head.rfind("%") + 2 :] if "%" in head else head
-    if literal and "%" not in literal:
+    literal = _field_literal(prefix, key)
+    if literal:
 
         def fast(line: str, at: int) -> str | None:
             begin = line.rfind(literal, 0, at)

@@ -1,6 +1,8 @@
+import random
+
 import pytest
 
-from analysis.fingerprint import fingerprint
+from analysis.fingerprint import fingerprint, fingerprint_many
 from analysis.statements import describe
 
 
@@ -40,3 +42,40 @@ def test_in_lists_and_multi_row_values_collapse_to_one_shape():
 def test_casts_and_identifiers_with_digits_are_kept():
     fp = fingerprint("SELECT t1.total::numeric FROM orders_2024 t1 WHERE t1.id = 5")
     assert fp == "SELECT t1.total::numeric FROM orders_2024 t1 WHERE t1.id = ?"
+
+
+_ODD = [
+    "SELECT a FROM t WHERE id = 5",
+    "SELECT 'it''s', 3.5e2, -7, x1.2 FROM t1 WHERE b IN (1, 2,3)",
+    "INSERT INTO t (a, b) VALUES (1, 'x'), (2, 'y')",
+    "SELECT $1, :name, %s, ? /* c */ -- d",
+    "SELECT E'a\\n', e'b', N'c', 'name', X'ff' FROM t",
+    "SELECT 'unterminated",
+    "SELECT $$ 'odd $$, '٣', ٣, 'é'",
+    "SELECT a\n  FROM t WHERE b = 'x\ny'",
+    "select\tname from  t\rwhere  id=42;",
+    "",
+]
+
+
+def test_fingerprint_many_is_fingerprint_of_each():
+    assert fingerprint_many(_ODD) == [fingerprint(sql) for sql in _ODD]
+    assert fingerprint_many([]) == []
+    cache: dict[str, str] = {}
+    assert fingerprint_many(_ODD, cache) == [fingerprint(sql) for sql in _ODD]
+    assert cache["SELECT $1, :name, %s, ? /* c */ -- d"] == fingerprint(_ODD[3])
+
+
+def test_fingerprint_many_agrees_on_random_statements():
+    # seeded: literals, placeholders, comments, prefixes, newlines and odd quotes mixed,
+    # many statements at once (one statement's text must never leak into the next)
+    rng = random.Random(5)
+    atoms = ["SELECT", " ", "a", "col_1", "t2", "1", "23", "4.5", "1e3", "'", "''", "'x'",
+             "E'y'", "b'", "?", "$1", "$a$", ":x", "::int", "--", "/*", "*/", "\n", "(",
+             ")", ",", " IN (1, 2)", ".", "٣", "é1", "-", ";"]  # fmt: skip
+    for _ in range(300):
+        batch = [
+            "".join(rng.choice(atoms) for _ in range(rng.randint(0, 20)))
+            for _ in range(rng.randint(1, 20))
+        ]
+        assert fingerprint_many(batch) == [fingerprint(sql) for sql in batch]
