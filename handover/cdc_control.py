@@ -73,8 +73,10 @@ def flows(context: Context, plan: SyncPlan, folder: Path) -> Flows:
     forward = plan.cdc_config([m.source for m in mapping.tables])
     kind = plan.transport.partition(":")[0]
     back = f"embedded:{folder / (context.name + '-back-log.db')}" if kind == "embedded" else None
+    monolith = plan.source_url
     reverse = CdcConfig(
-        source=plan.target_url, tables=tuple(service_tables), sink=plan.source_url,
+        source=plan.target_url, tables=tuple(service_tables),
+        sink=cdc_pg.replica_url(monolith) if cdc_pg.is_pg(monolith) else monolith,
         mapping=str(reverse_mapping), transport=back or plan.transport,
         prefix=f"{context.name}_back", slot=f"strangler_{context.name}_back",
         pipeline=f"{context.name}-back", group=f"strangler-{context.name}-back",

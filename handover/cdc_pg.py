@@ -15,7 +15,9 @@
 from __future__ import annotations
 
 import psycopg2
+import sqlalchemy as sa
 from psycopg2 import sql
+from sqlalchemy.engine import make_url
 
 from cdc.capture_pg import HEARTBEAT, PgCapture, _dsn
 from cdc.config import CdcConfig
@@ -25,6 +27,39 @@ from cdc.snapshot_pg import query
 
 def is_pg(url: str | None) -> bool:
     return bool(url) and str(url).startswith("postgres")
+
+
+REPLICA = "-c session_replication_role=replica"
+
+
+def replica_url(url: str) -> str:
+    """`url` with its sessions in replica mode, for the reverse sink into the monolith.
+
+    The service's tables have no foreign keys, and a transaction's rows reach the sink
+    over several topics in any order (a price before its product): the monolith's
+    foreign keys (and triggers) must not fire for what reverse sync applies, as they do
+    not for PostgreSQL's own logical replication. Needs a superuser, or PostgreSQL 15's
+    `GRANT SET ON PARAMETER session_replication_role TO the_user`.
+    """
+    parsed = make_url(url)
+    options = f"{parsed.query.get('options', '')} {REPLICA}".strip()
+    return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
+
+
+def _sink_reasons(cfg: CdcConfig) -> list[str]:
+    """Whether the sink can open its sessions (replica mode needs a right)."""
+    if not cfg.sink or REPLICA not in str(make_url(cfg.sink).query.get("options", "")):
+        return []
+    engine = sa.create_engine(cfg.sink)
+    try:
+        with engine.connect():
+            return []
+    except sa.exc.DBAPIError as exc:
+        why = str(exc.orig).strip().splitlines()[0]
+        return [f"{cfg.pipeline}: its sink cannot run in replica mode ({why}): needs a "
+                "superuser or GRANT SET ON PARAMETER session_replication_role"]  # fmt: skip
+    finally:
+        engine.dispose()
 
 
 def _capture(cfg: CdcConfig) -> PgCapture:
@@ -57,7 +92,7 @@ def reasons(cfg: CdcConfig) -> list[str]:
                      "(raise max_replication_slots)")  # fmt: skip
     elif slot_db is not None and slot_db != capture.db_name:
         found.append(f"{cfg.pipeline}: slot {cfg.slot!r} belongs to database {slot_db!r}")
-    return found
+    return found + _sink_reasons(cfg)
 
 
 def prepare(cfg: CdcConfig) -> None:

@@ -2,10 +2,10 @@
 
 ShopCo and the catalog service (werkzeug, threaded), the router (in-process
 RouterServer: mitmproxy data plane and admin API), the catalog's direction-obeying CDC
-worker, on SQLite with the embedded log or on PostgreSQL (a database each) with Kafka;
-`monolith traffic`'s mixed load through the router, and two probes that record every
-answer: a writer (new categories, renamed products: the acknowledged writes to look for
-afterwards) and a reader.
+worker (a process of its own, as in production), on SQLite with the embedded log or
+on PostgreSQL (a database each) with Kafka; `monolith traffic`'s mixed load through the
+router, and two probes that record every answer: a writer (new categories, renamed
+products: the acknowledged writes to look for afterwards) and a reader.
 Used by tests/extracted/test_handover_traffic.py and bench/handover.py.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import multiprocessing
 import os
 import threading
 import time
@@ -101,6 +102,11 @@ def p99(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0
 
 
+def _work(f: Flows, state_url: str) -> None:
+    """The context's sync worker, until its process is ended."""
+    run_directed(f, HandoverState(state_url), threading.Event())
+
+
 def own_flows(context: Context, plan: SyncPlan, folder: Path, unique: str) -> Flows:
     """The context's flows, with reverse topics, slot and group of their own when `unique`
     is given (a Kafka broker and a PostgreSQL server shared by several stacks)."""
@@ -160,16 +166,16 @@ class Stack:
             self.admin.call(
                 "POST", "/routes", {"path": path, "target": "catalog", "mode": "shadow"}
             )
-        self.state = HandoverState(f"sqlite:///{folder / 'handover.db'}")
+        state_url = f"sqlite:///{folder / 'handover.db'}"
+        self.state = HandoverState(state_url)
         self.store = RouteStore(config.store)
         self.flows = own_flows(CONTEXTS["catalog"], self.synced.plan, folder / "handover", unique)
-        self.stop = threading.Event()
-        self._threads = [
-            threading.Thread(
-                target=run_directed, args=(self.flows, self.state, self.stop), daemon=True
-            )
-        ]
-        self._threads[0].start()
+        # the sync worker is a process of its own, as `extract sync --directed` is
+        self.worker = multiprocessing.get_context("spawn").Process(
+            target=_work, args=(self.flows, state_url), daemon=True
+        )
+        self.worker.start()
+        self._threads: list[threading.Thread] = []
         self.writes, self.reads = Probe(), Probe()
         self.traffic: TrafficSummary | None = None
 
@@ -256,7 +262,7 @@ class Stack:
             time.sleep(0.01)
 
     def join_load(self) -> None:
-        for thread in self._threads[1:]:
+        for thread in self._threads:
             thread.join(120)
 
     # -- afterwards -----------------------------------------------------------------------
@@ -281,8 +287,8 @@ class Stack:
             engine.dispose()
 
     def close(self) -> None:
-        self.stop.set()
-        self._threads[0].join(30)
+        self.worker.terminate()
+        self.worker.join(30)
         self.router.stop()
         for server in self.servers:
             server.shutdown()

@@ -1,20 +1,25 @@
-"""`extract handover` refusals that only PostgreSQL has: the reverse slot's name held by
-another database, a source that cannot be reached (the rest of the handover's tests run
-on both stacks in test_handover.py)."""
+"""What only PostgreSQL has: refusals (the reverse slot's name held by another database, a
+source that cannot be reached, a reverse sink user who cannot run in replica mode) and
+the reverse sink's replica mode (the rest of the handover's tests run on both stacks in
+test_handover.py)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from handover.cdc_control import Flows
+from handover.cdc_pg import replica_url
 from handover.errors import HandoverError
 from handover.plan import HANDOVER
 from handover.run import perform
 
-from .test_handover import STACKS, World, make_world
+from .test_handover import STACKS, World, _execute, make_world
 
 pytestmark = [pytest.mark.parametrize("backend", STACKS[1:], indirect=True), pytest.mark.slow]
 
@@ -54,3 +59,38 @@ def test_on_postgres_a_source_that_cannot_be_reached_is_a_reason(world):
         perform(settings, HANDOVER)
     (reason,) = refused.value.reasons
     assert reason.startswith("catalog: cannot connect to the source")
+
+
+def test_reverse_sync_applies_rows_the_monoliths_foreign_keys_would_reject_out_of_order(world):
+    # a transaction's rows reach the reverse sink over several topics, a price before its
+    # product: its sessions run in replica mode, as PostgreSQL's own replication does
+    orphan = (
+        "INSERT INTO prices (id, product_id, amount_cents, currency, valid_from)"
+        " VALUES (%s, 999999, 1, 'EUR', now())"
+    )
+    with pytest.raises(sa.exc.IntegrityError, match="foreign key"):
+        _execute(world.monolith_url, orphan % 999998)
+    _execute(world.flows.reverse.sink, orphan % 999999)
+    _execute(world.monolith_url, "DELETE FROM prices WHERE id = 999999")
+
+
+def test_on_postgres_a_reverse_sink_user_without_replica_mode_is_a_reason(world, postgres):
+    world.start_worker()
+    role = f"no_replica_{uuid.uuid4().hex[:6]}"
+    conn = postgres.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f'CREATE ROLE "{role}" LOGIN')
+        sink = make_url(world.monolith_url).set(username=role, password=None)
+        back = replace(world.flows.reverse,
+                       sink=replica_url(sink.render_as_string(hide_password=False)))  # fmt: skip
+        settings = world.settings(flows=Flows(world.context, world.flows.forward, back))
+        with pytest.raises(HandoverError) as refused:
+            perform(settings, HANDOVER)
+        (reason,) = refused.value.reasons
+        assert reason.startswith("catalog-back: its sink cannot run in replica mode")
+        assert "session_replication_role" in reason
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f'DROP ROLE "{role}"')
+        conn.close()
