@@ -1,7 +1,9 @@
 """Handover figures: the catalog handed to its service and back under a mixed load.
 
 One stack on loopback (tests/extracted/handover_stack.py): ShopCo and the catalog
-service on SQLite, the router in front, the catalog's CDC worker on the embedded log,
+service on SQLite, the router in front, the catalog's CDC worker on the embedded log (or,
+with --stack pg, each on a PostgreSQL database and the worker on Kafka: a throwaway
+cluster and broker are started, as bench/cdc_postgres.py does),
 `monolith traffic` plus a write probe (new categories, renamed products) and a read
 probe through the router. Each cycle hands the catalog over, waits, hands it back. At
 the end forward CDC converges and every acknowledged probe write is looked up in the
@@ -13,11 +15,14 @@ the failure / lost / duplicate counts (all must be 0).
 
     .venv/bin/python bench/handover.py                # 3 cycles, about 40 s
     .venv/bin/python bench/handover.py --cycles 5
+    .venv/bin/python bench/handover.py --stack pg     # PostgreSQL + Kafka
+    .venv/bin/python bench/handover.py --stack both   # both, one after the other, compared
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -27,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.cdc_pipeline import start_services
 from handover.plan import HANDOVER, ROLLBACK
 from handover.run import perform
 from tests.extracted.handover_stack import Stack, p99
@@ -48,17 +54,36 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cycles", type=int, default=3)
     parser.add_argument("--owned-seconds", type=float, default=2.0, help="service owns it")
+    parser.add_argument("--stack", choices=("sqlite", "pg", "both"), default="sqlite",
+                        help="pg: PostgreSQL + Kafka, throwaway servers started here; "
+                             "both: one after the other, compared")  # fmt: skip
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        stack = Stack(Path(folder))
-        try:
-            stack.wait_worker()
-            run(stack, args.cycles, args.owned_seconds)
-        finally:
-            stack.close()
+    figures: dict[str, dict[str, float]] = {}
+    with contextlib.ExitStack() as services:
+        for kind in ("sqlite", "pg") if args.stack == "both" else (args.stack,):
+            with tempfile.TemporaryDirectory() as folder:
+                if kind == "pg":
+                    broker, server = start_services(services)
+                    stack = Stack(Path(folder), server, broker.bootstrap)
+                else:
+                    stack = Stack(Path(folder))
+                print(f"-- stack: {STACKS[kind]}")
+                try:
+                    stack.wait_worker()
+                    figures[kind] = run(stack, args.cycles, args.owned_seconds)
+                finally:
+                    stack.close()
+    if len(figures) == 2:
+        sqlite, pg = figures["sqlite"], figures["pg"]
+        print("-- PostgreSQL + Kafka / SQLite + embedded log, same run: "
+              + ", ".join(f"{name} {pg[name] / max(sqlite[name], 0.001):.2f}x"
+                          for name in sqlite))  # fmt: skip
 
 
-def run(stack: Stack, cycles: int, owned: float) -> None:
+STACKS = {"sqlite": "SQLite + embedded log", "pg": "PostgreSQL + Kafka"}
+
+
+def run(stack: Stack, cycles: int, owned: float) -> dict[str, float]:
     stack.start_load(seconds=2 + cycles * (owned + 2) + 1)
     durations: dict[str, list[float]] = {HANDOVER: [], ROLLBACK: []}
     time.sleep(2)
@@ -70,10 +95,10 @@ def run(stack: Stack, cycles: int, owned: float) -> None:
             time.sleep(pause)
     stack.join_load()
     stack.converge()
-    report(stack, durations)
+    return report(stack, durations)
 
 
-def report(stack: Stack, durations: dict[str, list[float]]) -> None:
+def report(stack: Stack, durations: dict[str, list[float]]) -> dict[str, float]:
     traffic = stack.traffic
     assert traffic is not None
     writes, reads = stack.writes, stack.reads
@@ -103,6 +128,11 @@ def report(stack: Stack, durations: dict[str, list[float]]) -> None:
     for op, values in durations.items():
         print(f"{op}: {len(values)} runs, command s median {_median(values):.2f}, "
               f"max {max(values):.2f}")  # fmt: skip
+    return {
+        "held p99": p99(held), "unheld write p99": p99(unheld),
+        "handover median": _median(durations[HANDOVER]),
+        "rollback median": _median(durations[ROLLBACK]),
+    }  # fmt: skip
 
 
 def _median(values: list[float]) -> float:
