@@ -213,7 +213,8 @@ def _chunks(path: Path, size: int, jobs: int) -> list[tuple[int, int]]:
 def _scan(path: str, prefix: str, key: str, start: int, end: int) -> _Part:
     """Fingerprint and count every statement in bytes [start, end) of a stderr log."""
     pattern = prefix_pattern(prefix, key)
-    reader = _Reader(path, start, pattern, _unit_reader(prefix, key, pattern), _rows(prefix, key))
+    literal = _field_literal(prefix, key)
+    reader = _Reader(path, start, pattern, _unit_reader(prefix, key, pattern), literal)
     for text in _blocks(path, start, end):
         if not reader.bulk(text):
             reader.lines(text.splitlines())
@@ -238,60 +239,65 @@ class _Reader:
         start: int,
         pattern: re.Pattern[str],
         unit_of: Callable[[str, int], str | None],
-        rows: re.Pattern[str] | None,
+        literal: str,
     ) -> None:
-        self.path, self.start, self.pattern, self.unit_of, self.rows = (
-            path,
-            start,
-            pattern,
-            unit_of,
-            rows,
-        )
+        self.path, self.start, self.pattern, self.unit_of = path, start, pattern, unit_of
+        self.literal = literal  # before the attribution field ("": no block reading)
         self.part = _Part()
         self.number = 0  # lines read before the current block
         self.cache: dict[str, str] = {}
         self.use_cache, self.hits = True, 0
 
     def bulk(self, text: str) -> bool:
-        """Read a block whose every line is a LOG line of the usual form in a few passes
-        over the whole block; False (nothing read) when a line needs `lines`.
+        """Read a block whose every line is a one-line LOG message in a few passes over the
+        whole block; False (nothing read) when a line needs `lines`.
 
         The conditions make it read exactly what `lines` reads: lines end only at `\\n`,
-        none continues a statement, every line holds ` LOG:  ` once, after the prefix and
-        its attribution field (`_rows`), and every statement is a `statement: ` message.
+        none continues a statement, every line holds `LOG:  ` once (so its ` LOG:  ` is
+        the first), every statement is a `statement: ` message, and every statement line
+        has the literal before its attribution field (read as `_unit_reader` reads it).
         """
-        if self.rows is None or ("\t" in text and (text.startswith("\t") or "\n\t" in text)):
+        literal = self.literal
+        if not literal or "\x00" in text:
+            return False
+        if "\t" in text and (text.startswith("\t") or "\n\t" in text):
             return False
         for mark in _OTHER_BREAKS if text.isascii() else _OTHER_BREAKS + _WIDE_BREAKS:
             if mark in text:
                 return False
-        count = text.count("\n") + (not text.endswith("\n"))
-        if text.count(" LOG:  ") != count or "LOG:  LOG:  " in text:
+        # every statement line becomes "head\0sql"; a line is the text between newlines
+        lines = text.replace(" LOG:  statement: ", "\x00").split("\n")
+        if not lines[-1]:
+            lines.pop()
+        if text.count("LOG:  ") != len(lines):  # (unlike " LOG:  ", cannot overlap itself)
             return False
-        rows = self.rows.findall("\n" + text)
-        if len(rows) != count:
-            return False
-        for message in [message for _, is_statement, message in rows if not is_statement]:
-            if (
-                message.startswith(("execute ", "duration: "))
-                and _statement_of(message) is not None
-            ):
-                return False  # a statement in another form: _MESSAGE reads it
-        units = [unit or _NO_UNIT for unit, is_statement, _ in rows if is_statement]
-        statements = [sql for _, is_statement, sql in rows if is_statement]
+        for line in [line for line in lines if "\x00" not in line]:
+            at = line.find(" LOG:  ")
+            if at < 0 or _statement_of(line[at + 7 :]) is not None:
+                return False  # no LOG at all, or a statement in another form (_MESSAGE)
+        found = [line.partition("\x00") for line in lines if "\x00" in line]
+        begins = [head.rfind(literal) for head, _, _ in found]
+        if -1 in begins:
+            return False  # a line without the literal: malformed, for `lines` to count
+        skip = len(literal)
+        units = [
+            head[begin + skip :].strip() or _NO_UNIT
+            for (head, _, _), begin in zip(found, begins, strict=True)
+        ]
+        statements = [sql for _, _, sql in found]
         fingerprints = fingerprint_many(statements, self.cache if self.use_cache else None)
         part = self.part
         part.counts.update(zip(units, fingerprints, strict=True))
         samples = part.samples
         new = set(fingerprints).difference(samples)
         if new:  # the first text of each new shape, and where it was
-            lines = [n for n, row in enumerate(rows, self.number + 1) if row[1]]
+            numbers = [n for n, line in enumerate(lines, self.number + 1) if "\x00" in line]
             for i, fp in enumerate(fingerprints):
                 if fp in new and fp not in samples:
                     samples[fp] = statements[i]
-                    part.sources[fp] = _where(self.path, self.start, lines[i])
+                    part.sources[fp] = _where(self.path, self.start, numbers[i])
         part.statements += len(statements)
-        self.number += count
+        self.number += len(lines)
         return True
 
     def lines(self, lines: list[str]) -> None:
@@ -347,27 +353,6 @@ class _Reader:
         if buffer:
             flush()
         self.number = number
-
-
-def _rows(prefix: str, key: str) -> re.Pattern[str] | None:
-    """A pattern for every line of a block (each after a newline): its attribution field
-    stripped, `statement: ` if the message starts so, and the rest of the message.
-
-    Only for a prefix ending with the field and a space after a literal, as `... [%p] %a `:
-    the field is what follows that literal's last occurrence before ` LOG:  `, stripped
-    (as `_unit_reader` reads it). The field may hold neither a space nor the literal's
-    first character, so the literal the pattern finds is that last occurrence (a line
-    with another field does not match: its block is read line by line); the literal must
-    not start with a space, which stripping would take for the field's.
-    """
-    literal = _field_literal(prefix, key)
-    if not literal or literal[0].isspace():
-        return None
-    first = re.escape(literal[0])
-    # `.` is any character but a newline (no DOTALL), and the engine's fastest repeat
-    return re.compile(
-        rf"\n.*?{re.escape(literal)}[^\S\n]*([^{first}\s]*)[^\S\n]* LOG:  (statement: )?(.*)"
-    )
 
 
 def _blocks(path: str, start: int, end: int) -> Iterator[str]:
