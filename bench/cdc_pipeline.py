@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import multiprocessing
+import queue
 import sqlite3
 import statistics
 import sys
@@ -25,7 +27,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -34,11 +36,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import workload
 from bench.workload import ChangeMix
 from cdc import fastjson
-from cdc.bootstrap import open_transport
+from cdc.bootstrap import open_pipeline, open_transport
+from cdc.capture_pg import PgCapture
 from cdc.capture_sqlite import SqliteCapture
+from cdc.config import CdcConfig
 from cdc.pipeline import Options, Pipeline
 from cdc.sink import Sink
 from cdc.transport import Record, Transport
+from cdc.transport_embedded import EmbeddedLog
+from cdc.transport_kafka import KafkaTransport
 
 if TYPE_CHECKING:
     from tests.services import KafkaBroker, PostgresServer
@@ -131,25 +137,117 @@ def drain(pipeline: Pipeline) -> tuple[float, float]:
     return time.perf_counter() - start, time.process_time() - cpu
 
 
-def end_to_end(root: Path, changes: int, transport: Transport, target: str) -> tuple[float, float]:
-    """Drain a backlog of `changes`; return (changes/s, CPU microseconds per change)."""
-    src = root / f"e2e-src-{type(transport).__name__}.db"
+def prepare_target(target: str, source: str, topic: str, pipeline: str) -> None:
+    """Create the target table as the sink does on first use (a copy of the source table),
+    so that a sink run without a source (`cdc run --sink --topics`) finds it."""
+    sink = Sink(target, source=source, pipeline=pipeline)
+    with sink.engine.begin() as conn:
+        sink.targets.get(conn, sink.mapping.for_table("items", topic), None, None)
+    sink.engine.dispose()
+
+
+def _side(
+    cfg: CdcConfig, topics: list[str], ready: Any, go: Any, published: Any, results: Any
+) -> None:
+    """One process of a split drain: `cdc run --source` (capture only, `published` is set
+    when it is done) or `cdc run --sink --topics` (sink only, done once it has applied
+    everything published), built by the composition root as the CLI builds them."""
+    with open_pipeline(cfg, topics=topics) as flow:
+        ready.set()
+        go.wait()
+        cpu = time.process_time()
+        if cfg.source:
+            flow.run(threading.Event(), until_idle=True, idle_sleep_s=0.01)
+            published.set()
+        else:
+            while True:  # caught up with the log; done once the capture had finished before
+                finished = published.is_set()
+                flow.run(threading.Event(), until_idle=True, idle_sleep_s=0.01)
+                if finished:
+                    break
+        results.put((time.perf_counter(), time.process_time() - cpu))
+
+
+def drain_split(capture: CdcConfig, sink: CdcConfig, topics: list[str]) -> tuple[float, float]:
+    """Drain with the capture and the sink in two processes, as two `strangler cdc run`
+    processes do; return (wall seconds, CPU seconds of both processes). Start-up (imports,
+    connections) is left out, as it is for the one-process drain."""
+    mp = multiprocessing.get_context("spawn")
+    go, published, results = mp.Event(), mp.Event(), mp.Queue()
+    readies = [mp.Event(), mp.Event()]
+    sides = [
+        mp.Process(target=_side, args=(cfg, topics, ready, go, published, results))
+        for cfg, ready in zip((capture, sink), readies, strict=True)
+    ]
+    for side in sides:
+        side.start()
+    for ready, side in zip(readies, sides, strict=True):
+        while not ready.wait(0.5):
+            if not side.is_alive():
+                raise SystemExit(f"a drain process failed to start (exit code {side.exitcode})")
+    start = time.perf_counter()
+    go.set()
+    ends: list[tuple[float, float]] = []
+    while len(ends) < len(sides):
+        with contextlib.suppress(queue.Empty):
+            ends.append(results.get(timeout=1.0))
+            continue
+        if any(side.exitcode not in (None, 0) for side in sides):
+            raise SystemExit("a drain process failed (see its traceback above)")
+    for side in sides:
+        side.join()
+    return max(end for end, _ in ends) - start, sum(cpu for _, cpu in ends)
+
+
+def transport_spec(transport: Transport) -> str:
+    """The `embedded:PATH` / `kafka:HOST:PORT` spec an open transport was made from."""
+    if isinstance(transport, EmbeddedLog):
+        return f"embedded:{transport.path}"
+    assert isinstance(transport, KafkaTransport)
+    return f"kafka:{transport.bootstrap}"
+
+
+def end_to_end(
+    root: Path, changes: int, transport: Transport, target: str, *, split: bool = False
+) -> tuple[float, float]:
+    """Drain a backlog of `changes`; return (changes/s, CPU microseconds per change).
+
+    With `split`, the capture and the sink run in two processes (CPU: both of them)."""
+    src = root / f"e2e-src-{type(transport).__name__}-{'split' if split else 'one'}.db"
     make_source(src)
     capture = SqliteCapture(f"sqlite:///{src}", prefix=f"b{int(time.time() * 1000) % 10**8}")
     capture.setup(["items"])
     capture.start_without_snapshot()
     write(src, changes)
-    sink = Sink(target, source=f"sqlite:///{src}", pipeline=capture.prefix)
-    pipeline = Pipeline(
-        transport,
-        capture=capture,
-        sink=sink,
-        options=Options(batch=5000, group=group(capture.prefix)),
-    )
-    seconds, cpu = drain(pipeline)
-    pipeline.close()
-    check_applied(f"sqlite:///{src}", target)
+    source = f"sqlite:///{src}"
+    seconds, cpu = drain_backlog(transport, capture, source, target, split=split)
+    check_applied(source, target)
     return changes / seconds, cpu / changes * 1e6
+
+
+def drain_backlog(
+    transport: Transport, capture: SqliteCapture | PgCapture, source: str, target: str,
+    *, split: bool,
+) -> tuple[float, float]:  # fmt: skip
+    """Drain what `capture` has pending into `target`; return (wall s, CPU s). One process
+    (capture and sink threads), or with `split` two: capture and sink on their own."""
+    if split:
+        (topic,) = capture.topics()
+        prepare_target(target, source, topic, capture.prefix)
+        common: dict[str, Any] = {
+            "transport": transport_spec(transport), "prefix": capture.prefix, "batch": 5000,
+            "pipeline": capture.prefix, "group": group(capture.prefix),
+        }  # fmt: skip
+        slot = {"slot": capture.slot} if isinstance(capture, PgCapture) else {}
+        return drain_split(
+            CdcConfig(source=source, **slot, **common), CdcConfig(sink=target, **common), [topic]
+        )
+    sink = Sink(target, source=source, pipeline=capture.prefix)
+    options = Options(batch=5000, group=group(capture.prefix))
+    pipeline = Pipeline(transport, capture=capture, sink=sink, options=options)
+    result = drain(pipeline)
+    pipeline.close()
+    return result
 
 
 def steady_lag(
@@ -202,10 +300,12 @@ def main() -> None:
         help="start a throwaway Kafka broker and PostgreSQL cluster (as the tests do) for 4",
     )  # fmt: skip
     args = parser.parse_args()
+    args.fresh_database = None  # a factory of empty databases, with --services
     with contextlib.ExitStack() as services:
         if args.services:
             broker, server = start_services(services)
             args.kafka, args.postgres = broker.bootstrap, server.create_database()
+            args.fresh_database = server.create_database
         run_all(args)
 
 
@@ -235,9 +335,14 @@ def run_all(args: argparse.Namespace) -> None:
     copy_rate = args.changes / bulk_copy(plain, root / "copy.db", args.changes)
     log = open_transport(f"embedded:{root / 'log.db'}", partitions=3)
     rate, cpu = end_to_end(root, args.changes, log, f"sqlite:///{root / 'e2e-dst.db'}")
-    print(f"2. SQLite -> embedded log -> SQLite: {rate:,.0f} changes/s end to end "
-          f"(target >= 10,000; {cpu:.0f} us of CPU per change); plain bulk copy "
-          f"{copy_rate:,.0f} rows/s; ratio {rate / copy_rate:.3f}")  # fmt: skip
+    split, split_cpu = end_to_end(
+        root, args.changes, log, f"sqlite:///{root / 'e2e-split-dst.db'}", split=True
+    )
+    print(f"2. SQLite -> embedded log -> SQLite (target >= 10,000 changes/s), end to end: "
+          f"one process (capture and sink threads) {rate:,.0f} changes/s, {cpu:.0f} us of "
+          f"CPU per change; capture and sink in two processes {split:,.0f} changes/s, "
+          f"{split_cpu:.0f} us (both processes); two/one {split / rate:.2f}; plain bulk copy "
+          f"{copy_rate:,.0f} rows/s, ratio (two processes) {split / copy_rate:.3f}")  # fmt: skip
 
     lags = steady_lag(root, args.rate, args.seconds, open_transport(f"embedded:{root / 'lag.db'}"),
                       f"sqlite:///{root / 'lag-dst.db'}")  # fmt: skip
@@ -248,9 +353,15 @@ def run_all(args: argparse.Namespace) -> None:
     if args.kafka and args.postgres:
         kafka = open_transport(f"kafka:{args.kafka}", partitions=3)
         k_rate, k_cpu = end_to_end(root, args.changes, kafka, args.postgres)
-        print(f"4a. SQLite -> Kafka -> PostgreSQL: {k_rate:,.0f} changes/s end to end "
-              f"({k_cpu:.0f} us of this process's CPU per change); "
+        print(f"4a. SQLite -> Kafka -> PostgreSQL: one process {k_rate:,.0f} changes/s end to "
+              f"end ({k_cpu:.0f} us of this process's CPU per change); "
               f"ratio to the embedded leg {k_rate / rate:.3f}")  # fmt: skip
+        if args.fresh_database is not None:
+            ks_rate, ks_cpu = end_to_end(
+                root, args.changes, kafka, args.fresh_database(), split=True
+            )
+            print(f"    two processes {ks_rate:,.0f} changes/s ({ks_cpu:.0f} us of both "
+                  f"processes' CPU per change); two/one {ks_rate / k_rate:.2f}")  # fmt: skip
         k_lags = steady_lag(root, args.rate, args.seconds, kafka, args.postgres)
         print(f"4b. Kafka + PostgreSQL, steady {args.rate}/s: lag p50 {pct(k_lags, 50):.0f} ms, "
               f"p99 {pct(k_lags, 99):.0f} ms (target p99 <= 250 ms)")  # fmt: skip

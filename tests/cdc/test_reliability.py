@@ -78,18 +78,23 @@ def step(conn: sqlite3.Connection, rng: random.Random) -> int:
     return max(0, conn.execute(sql, args).rowcount)
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(900)
-def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path):
+def seeded_source(tmp_path: Path, products: int) -> tuple[Path, str, str]:
+    """The source database with `products` rows: (its path, its URL, the target's URL)."""
     src_path = tmp_path / "mono.db"
     conn = sqlite3.connect(src_path, isolation_level=None)
     conn.executescript(DDL)
     conn.executemany(
         "INSERT INTO products VALUES (?, ?, 1.0, '2024-01-01', 1)",
-        [(i, f"s{i}") for i in range(500)],
+        [(i, f"s{i}") for i in range(products)],
     )
     conn.close()
-    src, dst = f"sqlite:///{src_path}", f"sqlite:///{tmp_path / 'svc.db'}"
+    return src_path, f"sqlite:///{src_path}", f"sqlite:///{tmp_path / 'svc.db'}"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path):
+    src_path, src, dst = seeded_source(tmp_path, 500)
     transport = f"embedded:{tmp_path / 'log.db'}"
     setup = run_cdc("setup", "--source", src, "--tables", "products,lines", cwd=tmp_path)
     assert setup.wait(timeout=60) == 0
