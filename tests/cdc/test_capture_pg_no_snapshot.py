@@ -11,19 +11,9 @@ import sqlalchemy as sa
 from cdc.capture_pg import PgCapture
 from cdc.errors import CdcError
 from tests.cdc.helpers import run_sql
+from tests.cdc.test_capture_pg import read_all
 
 pytestmark = pytest.mark.postgres
-
-
-def _read(capture: PgCapture, expected: int) -> list:
-    events: list = []
-    for _ in range(50):
-        batch = capture.next_batch(wait_s=0.2)
-        events.extend(batch.events)
-        capture.ack(batch)
-        if len(events) >= expected:
-            break
-    return events
 
 
 def test_it_streams_changes_made_after_it_and_takes_no_snapshot(pg_source):
@@ -34,7 +24,7 @@ def test_it_streams_changes_made_after_it_and_takes_no_snapshot(pg_source):
     capture.start_without_snapshot()
     assert capture.has_position()
     run_sql(engine, "INSERT INTO notes VALUES (2, 'after')")
-    events = _read(capture, 1)
+    events = read_all(capture, 1)
     assert [(e.op, e.after["id"]) for e in events] == [("c", 2)]
 
 
@@ -44,7 +34,7 @@ def test_a_second_call_keeps_the_slot_and_its_position(pg_source):
     capture.start_without_snapshot()
     run_sql(engine, "INSERT INTO notes VALUES (1, 'kept')")
     capture.start_without_snapshot()  # the slot is there: nothing changes
-    assert [e.after["id"] for e in _read(capture, 1)] == [1]
+    assert [e.after["id"] for e in read_all(capture, 1)] == [1]
 
 
 def test_without_setup_it_says_so(postgres):
