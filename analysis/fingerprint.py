@@ -11,8 +11,9 @@ from __future__ import annotations
 import functools
 import re
 from bisect import bisect_right
+from collections.abc import Callable
 from itertools import accumulate
-from operator import add
+from operator import add, itemgetter
 
 _TOKENS = re.compile(
     r"""
@@ -81,8 +82,10 @@ def fingerprint_many(statements: list[str], cache: dict[str, str] | None = None)
         joined = "\n".join("" if i in alone else sql for i, sql in enumerate(statements))
     if "'" in joined:
         joined = _STRING_LINE.sub("?", joined)
-    joined = (_NUMBER_ASCII if joined.isascii() else _NUMBER).sub("?", joined)
-    result = list(map(_normalise, joined.split("\n")))
+    if joined.isascii():
+        result = _numbers_by_skeleton(joined)
+    else:
+        result = list(map(_normalise, _NUMBER.sub("?", joined).split("\n")))
     for i in alone:
         sql = statements[i]
         found = cache.get(sql) if cache is not None else None
@@ -92,6 +95,58 @@ def fingerprint_many(statements: list[str], cache: dict[str, str] | None = None)
                 cache[sql] = found
         result[i] = found
     return result
+
+
+# Numbers by skeleton: a text's skeleton is the text with every digit made "0". Where a
+# number is replaced depends only on which characters are digits, word characters, dots,
+# signs or `e` (_NUMBER_ASCII's classes), which the skeleton keeps: texts with one skeleton
+# have their numbers at the same places, and differ elsewhere only in the digits of names
+# (`col_17`, `t2`). So the literal-free text is known from the skeleton and those digits,
+# and the number pattern runs once per (skeleton, digits of names), not once per text.
+_ZEROS = str.maketrans("0123456789", "0" * 10)
+_SKELETONS: dict[str, tuple[Callable[[str], object] | None, dict[object, str]]] = {}
+_SKELETON_LIMIT = 20_000
+_NEW_SKELETONS_SHARE = 20  # more than 1 in 20 texts with a new skeleton: not worth it
+
+
+def _numbers_by_skeleton(texts: str) -> list[str]:
+    """Normalised texts, numbers `?`, of ASCII texts joined by newlines (strings done)."""
+    skeletons = texts.translate(_ZEROS).split("\n")
+    raw = texts.split("\n")
+    known = _SKELETONS
+    new = set(skeletons).difference(known)
+    if len(new) * _NEW_SKELETONS_SHARE > len(skeletons):  # too varied: plainly, then
+        return list(map(_normalise, _NUMBER_ASCII.sub("?", texts).split("\n")))
+    if len(known) + len(new) > _SKELETON_LIMIT:
+        known.clear()
+        new = set(skeletons)
+    for skeleton in new:
+        known[skeleton] = (_name_digits(skeleton), {})
+    result: list[str] = []
+    append = result.append
+    for skeleton, text in zip(skeletons, raw, strict=True):
+        digits_of, done = known[skeleton]
+        key = digits_of(text) if digits_of is not None else None
+        found = done.get(key)
+        if found is None:
+            found = done[key] = _normalise(_NUMBER_ASCII.sub("?", text))
+        append(found)
+    return result
+
+
+def _name_digits(skeleton: str) -> Callable[[str], object] | None:
+    """What picks the digits outside numbers (those of names) from a text of `skeleton`."""
+    places: list[int] = []
+    end = 0
+    for number in [*_NUMBER_ASCII.finditer(skeleton), None]:
+        stop = number.start() if number is not None else len(skeleton)
+        at = skeleton.find("0", end, stop)
+        while at >= 0:
+            places.append(at)
+            at = skeleton.find("0", at + 1, stop)
+        if number is not None:
+            end = number.end()
+    return itemgetter(*places) if places else None
 
 
 def _not_plain(joined: str, statements: list[str]) -> set[int]:

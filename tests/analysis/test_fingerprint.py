@@ -2,6 +2,7 @@ import random
 
 import pytest
 
+import analysis.fingerprint as fingerprint_module
 from analysis.fingerprint import fingerprint, fingerprint_many
 from analysis.statements import describe
 
@@ -79,3 +80,31 @@ def test_fingerprint_many_agrees_on_random_statements():
             for _ in range(rng.randint(1, 20))
         ]
         assert fingerprint_many(batch) == [fingerprint(sql) for sql in batch]
+
+
+def test_fingerprint_many_by_skeleton_keeps_the_digits_of_names(monkeypatch):
+    # Thousands of texts of a few shapes: numbers are then replaced once per skeleton
+    # (digits made 0) and digits of names; names differing only in digits (col_17 and
+    # col_18, t1 and t2) share a skeleton and must still give different fingerprints.
+    monkeypatch.setattr(fingerprint_module, "_SKELETONS", {})
+    rng = random.Random(3)
+    templates = [
+        "SELECT a.col_{0}, b.x{1} FROM t{1} a JOIN t{0} b ON b.id = a.id WHERE a.v = {2}",
+        "UPDATE t{0} SET col_{1} = {2}, y = 'it''s {2}' WHERE id = {3}.5e{0} AND z = -{3}",
+        "INSERT INTO t{0} (c{1}) VALUES ({2}), ({3})",
+        "SELECT * FROM t{0} WHERE x IN ({2}, {3}) AND t{0}.c_{1} > {2}.{3} LIMIT {1}",
+    ]
+    texts = [
+        rng.choice(templates).format(
+            rng.choice([1, 2, 17, 18]),
+            rng.choice([3, 4]),
+            rng.randint(100, 999),
+            rng.randint(10, 99),
+        )
+        for _ in range(3000)
+    ]
+    assert fingerprint_many(texts) == [fingerprint(sql) for sql in texts]
+    assert fingerprint_module._SKELETONS  # the skeleton path was taken
+    assert len(set(fingerprint_many(texts))) == len({fingerprint(sql) for sql in texts}) > 20
+    monkeypatch.setattr(fingerprint_module, "_SKELETON_LIMIT", 10)  # a full cache starts over
+    assert fingerprint_many(texts[:500]) == [fingerprint(sql) for sql in texts[:500]]
