@@ -147,8 +147,9 @@ class KafkaTransport:
                 for m in messages
             ]
             producer.flush()
-            for future in futures:
-                future.get(timeout=30)
+            for future in futures:  # flush() leaves them done: get() only raises failures
+                if not future.is_done or future.failed():
+                    future.get(timeout=30)
         except self._errors().KafkaError as exc:
             # The capture did not ack this batch: a restart publishes it again.
             raise CdcError(
