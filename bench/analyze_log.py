@@ -258,6 +258,7 @@ def main() -> None:
         "--jobs", type=int, default=os.cpu_count() or 1, help="--jobs for the pg-log runs"
     )
     args = parser.parse_args()
+    print(_load("before"))
     with tempfile.TemporaryDirectory(prefix="analyze-bench-") as tmp:
         work = Path(tmp)
         if args.only in (None, "hot"):
@@ -269,6 +270,13 @@ def main() -> None:
             pg_scenario("pglog", int(300_000 * args.scale), args.jobs, work, badger=True)
         if args.only in (None, "pglog-1m"):
             pg_scenario("pglog-1m", int(1_000_000 * args.scale), args.jobs, work, badger=False)
+    print(_load("after"))
+
+
+def _load(when: str) -> str:
+    """The machine's load averages (1, 5, 15 min): other work on the cores skews walls."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {when}: {one:.2f} {five:.2f} {fifteen:.2f} ({os.cpu_count()} cores)"
 
 
 if __name__ == "__main__":
