@@ -17,6 +17,13 @@ the *other* workloads is chosen and used to score the held-out one.
     .venv/bin/python bench/analyze_accuracy.py                # everything (about 1 min)
     .venv/bin/python bench/analyze_accuracy.py --no-loo       # skip leave-one-out
     .venv/bin/python bench/analyze_accuracy.py --only tpcc forum
+    .venv/bin/python bench/analyze_accuracy.py --sensitivity --no-loo --no-schema
+
+`--sensitivity` prints, per workload, the pairwise F1 at each value of each grid parameter
+with the others at their defaults: where a workload's score falls off a narrow window, a
+held-out choice of that parameter costs it. The leave-one-out table says, for each
+held-out workload, on which other workloads the chosen setting scores differently from the
+defaults (what drew the choice away from them).
 """
 
 from __future__ import annotations
@@ -31,6 +38,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from analysis.cluster import DEFAULT_RESOLUTION
+from analysis.graph import GraphWeights
+from analysis.verdict import ONE_CONTEXT_SHARE
 from bench.baseline import components_baseline, louvain_baseline
 from tests.analysis.corpus.generate import Materialised
 from tests.analysis.corpus.score import Result, evaluate, generate_all, rescore
@@ -44,6 +54,14 @@ GRID: dict[str, tuple[Any, ...]] = {
     "write_read": (0.5, 0.75, 1.0),
     "join": (0.0, 0.25, 0.5),
 }
+
+
+def defaults() -> dict[str, Any]:
+    """The analyzer's defaults for the parameters of GRID."""
+    weights = GraphWeights()
+    found: dict[str, Any] = {"resolution": DEFAULT_RESOLUTION, "share": ONE_CONTEXT_SHARE}
+    found.update({k: getattr(weights, k) for k in GRID if k not in found})
+    return found
 
 
 def _row(r: Result) -> str:
@@ -91,8 +109,9 @@ def leave_one_out(made: list[Materialised]) -> None:
     }
     print(f"\nLeave-one-out over {len(settings)} settings (chosen by mean pairwise F1 on the "
           "other workloads)\n")  # fmt: skip
-    print("| held out | chosen | F1 held out | F1 with defaults |")
-    print("|---|---|---|---|")
+    at_defaults = {m.spec.name: rescore(m, parsed[m.spec.name], **defaults()) for m in made}
+    print("| held out | chosen | F1 held out | F1 with defaults | the choice on the others |")
+    print("|---|---|---|---|---|")
     held_scores, default_scores = [], []
     for m in made:
         name = m.spec.name
@@ -106,9 +125,35 @@ def leave_one_out(made: list[Materialised]) -> None:
         held_scores.append(scores[best][name])
         default_scores.append(default)
         chosen = ", ".join(f"{k}={v}" for k, v in settings[best].items())
-        print(f"| {name} | {chosen} | {scores[best][name]:.2f} | {default:.2f} |")
+        moved = ", ".join(
+            f"{k} {at_defaults[k]:.2f} -> {v:.2f}"
+            for k, v in scores[best].items()
+            if k != name and abs(v - at_defaults[k]) > 1e-9
+        )
+        print(
+            f"| {name} | {chosen} | {scores[best][name]:.2f} | {default:.2f} | "
+            f"{moved or 'as the defaults'} |"
+        )
     print(f"| **mean** | | **{statistics.mean(held_scores):.3f}** | "
-          f"{statistics.mean(default_scores):.3f} |")  # fmt: skip
+          f"{statistics.mean(default_scores):.3f} | |")  # fmt: skip
+
+
+def sensitivity(made: list[Materialised], results: list[Result]) -> None:
+    """Per workload, F1 at each value of each GRID parameter, the others at defaults."""
+    base = defaults()
+    parsed = {m.spec.name: evaluate(m, louvain_baseline)[1] for m in made}
+    baseline = {r.name: r.baseline.f1 for r in results}
+    print("\nSensitivity: pairwise F1 at each value of one parameter, the others at their "
+          "defaults (* default, ! below the baseline's F1)")  # fmt: skip
+    for key, values in GRID.items():
+        print(f"\n| {key} | F1 base | " + " | ".join(
+            f"{v}{'*' if v == base[key] else ''}" for v in values) + " | spread |")  # fmt: skip
+        print("|---|---|" + "---|" * (len(values) + 1))
+        for m in made:
+            name = m.spec.name
+            row = [rescore(m, parsed[name], **{**base, key: v}) for v in values]
+            cells = " | ".join(f"{f:.2f}{'!' if f < baseline[name] else ''}" for f in row)
+            print(f"| {name} | {baseline[name]:.2f} | {cells} | {max(row) - min(row):.2f} |")
 
 
 def main() -> None:
@@ -116,6 +161,11 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="workload names (default: all)")
     parser.add_argument("--no-loo", action="store_true", help="skip leave-one-out")
     parser.add_argument("--no-schema", action="store_true", help="skip the schema-only table")
+    parser.add_argument(
+        "--sensitivity",
+        action="store_true",
+        help="per workload, F1 at each value of each grid parameter (the others at defaults)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="analyze-accuracy-") as tmp:
         made = generate_all(Path(tmp), args.only)
@@ -129,6 +179,8 @@ def main() -> None:
         if not args.no_schema:
             schema = [evaluate(m, components_baseline, schema_only=True)[0] for m in made]
             table("Schema only (baseline: foreign-key connected components)", schema)
+        if args.sensitivity:
+            sensitivity(made, results)
         if not args.no_loo:
             leave_one_out(made)
 

@@ -107,3 +107,22 @@ def test_schema_only_mode_is_not_below_the_components_baseline(corpus):
     assert ours >= base
     for _, analysis in schema:
         assert analysis.mode == "schema-only"
+
+
+def test_the_leave_one_out_grid_holds_the_analyzers_defaults():
+    # bench/analyze_accuracy.py's sensitivity table and leave-one-out move parameters
+    # around the defaults: the grid must hold them, read from the analyzer itself
+    from analysis.cluster import DEFAULT_RESOLUTION
+    from analysis.graph import GraphWeights
+    from analysis.verdict import ONE_CONTEXT_SHARE
+    from bench.analyze_accuracy import GRID, defaults
+
+    found = defaults()
+    assert found["resolution"] == DEFAULT_RESOLUTION
+    assert found["share"] == ONE_CONTEXT_SHARE
+    assert {k: v for k, v in found.items() if k not in ("resolution", "share")} == {
+        k: getattr(GraphWeights(), k) for k in GRID if k not in ("resolution", "share")
+    }
+    assert set(found) == set(GRID)
+    for key, value in found.items():
+        assert value in GRID[key], key
