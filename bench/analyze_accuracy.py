@@ -23,7 +23,8 @@ the *other* workloads is chosen and used to score the held-out one.
 with the others at their defaults: where a workload's score falls off a narrow window, a
 held-out choice of that parameter costs it. The leave-one-out table says, for each
 held-out workload, on which other workloads the chosen setting scores differently from the
-defaults (what drew the choice away from them).
+defaults (what drew the choice away from them), and how many settings of the grid score
+above the baseline on every workload and on each.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def table(title: str, results: list[Result]) -> None:
     )
 
 
-def leave_one_out(made: list[Materialised]) -> None:
+def leave_one_out(made: list[Materialised], results: list[Result]) -> None:
     keys = list(GRID)
     settings = [
         dict(zip(keys, values, strict=True)) for values in itertools.product(*GRID.values())
@@ -136,6 +137,24 @@ def leave_one_out(made: list[Materialised]) -> None:
         )
     print(f"| **mean** | | **{statistics.mean(held_scores):.3f}** | "
           f"{statistics.mean(default_scores):.3f} | |")  # fmt: skip
+    robustness(scores, results)
+
+
+def robustness(scores: dict[int, dict[str, float]], results: list[Result]) -> None:
+    """How many grid settings score above the baseline: everywhere, and per workload (a
+    perfect tie, both 1.0, counts as above). Few settings above it on a workload means
+    its score stands on a narrow window of the parameters."""
+    baseline = {r.name: r.baseline.f1 for r in results}
+
+    def above(name: str, f1: float) -> bool:
+        return f1 > baseline[name] or f1 == baseline[name] == 1.0
+
+    everywhere = sum(all(above(n, f) for n, f in row.items()) for row in scores.values())
+    per = ", ".join(
+        f"{n} {sum(above(n, row[n]) for row in scores.values())}" for n in sorted(baseline)
+    )
+    print(f"\nsettings above the baseline's F1 on every workload: {everywhere} of {len(scores)}"
+          f"; per workload: {per}")  # fmt: skip
 
 
 def sensitivity(made: list[Materialised], results: list[Result]) -> None:
@@ -182,7 +201,7 @@ def main() -> None:
         if args.sensitivity:
             sensitivity(made, results)
         if not args.no_loo:
-            leave_one_out(made)
+            leave_one_out(made, results)
 
 
 if __name__ == "__main__":
