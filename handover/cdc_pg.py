@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import psycopg2
+import psycopg2.errors
 import sqlalchemy as sa
 from psycopg2 import sql
 from sqlalchemy.engine import make_url
@@ -56,6 +57,9 @@ def _sink_reasons(cfg: CdcConfig) -> list[str]:
             return []
     except sa.exc.DBAPIError as exc:
         why = str(exc.orig).strip().splitlines()[0]
+        # a refusal at connect time carries no SQLSTATE, only the message naming the setting
+        if "session_replication_role" not in why:
+            return [f"{cfg.pipeline}: cannot connect to its sink: {why}"]
         return [f"{cfg.pipeline}: its sink cannot run in replica mode ({why}): needs a "
                 "superuser or GRANT SET ON PARAMETER session_replication_role"]  # fmt: skip
     finally:
@@ -95,15 +99,32 @@ def reasons(cfg: CdcConfig) -> list[str]:
     return found + _sink_reasons(cfg)
 
 
+PREPARE_TIMEOUT_S = 10.0  # how long making the reverse capture may wait for other sessions
+
+
 def prepare(cfg: CdcConfig) -> None:
     """Capture `cfg.tables` from now on (idempotent): the publication, and the slot made
-    now with no snapshot. Full row images, as the forward capture takes them."""
+    now with no snapshot. Full row images, as the forward capture takes them.
+
+    Making a slot waits until every transaction running on the server has ended, and the
+    publication's ALTERs wait for table locks: a session left idle in a transaction would
+    hang the command, so both are bounded (PREPARE_TIMEOUT_S) and named when they fail.
+    """
     capture = _capture(cfg)
     try:
+        bound = f"{int(PREPARE_TIMEOUT_S * 1000)}ms"
+        query(capture.conn, "SELECT set_config('statement_timeout', %s, false),"
+              " set_config('lock_timeout', %s, false)", (bound, bound))  # fmt: skip
         captured = {t.rpartition(".")[2] for t in capture.tables()}
         if set(cfg.tables) != captured:  # ALTER TABLE/PUBLICATION lock: only when needed
             capture.setup(list(cfg.tables), replica_identity_full=True, create_slot=False)
         capture.start_without_snapshot()
+    except (psycopg2.errors.QueryCanceled, psycopg2.errors.LockNotAvailable):
+        raise CdcError(
+            f"{cfg.pipeline}: making the reverse capture on {capture.db_name!r} waited over "
+            f"{PREPARE_TIMEOUT_S:g} s for other sessions (a transaction left open? see "
+            "pg_stat_activity: state 'idle in transaction')"
+        ) from None
     finally:
         capture.close()
 

@@ -153,7 +153,7 @@ def perform(s: Settings, op: str) -> Outcome:
         try:
             run, version = _hold(s, run)
             run = _drain(s, run, started, version, drain)
-            run = _flip(s, run)
+            run = _flip(s, run, started)
         except Exception as exc:
             _put_back(s, run)
             raise HandoverError(f"{op} of {s.context.name} undone", (str(exc),)) from None
@@ -220,7 +220,13 @@ def _drain(s: Settings, run: Run, started: float, version: int, drain: cdc.Drain
     return _record(s, replace(run, step="drained", position=position))
 
 
-def _flip(s: Settings, run: Run) -> Run:
+def _flip(s: Settings, run: Run, started: float) -> Run:
+    # Past the hold timeout the data planes' own (longer) timeout comes near: a write it
+    # released would reach the old owner after the drained position. Flip in time or not.
+    if time.monotonic() > started + s.hold_s:
+        raise HandoverError(
+            f"the hold, drain and id catch-up took longer than the hold timeout ({s.hold_s} s)"
+        )
     modes = target_modes(run.op, run.modes, run.modes)
     _commit(s, run, lambda r: replace(r, mode=modes.get(r.id, r.mode)), s.reason or run.op,
             flip=modes)  # fmt: skip

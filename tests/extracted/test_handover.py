@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -253,6 +254,26 @@ def test_a_hold_timeout_puts_everything_back(world):
     with pytest.raises(HandoverError) as undone:
         perform(world.settings(hold_s=0.3), HANDOVER)
     assert "within the hold timeout" in "\n".join(undone.value.reasons)
+    assert set(world.modes().values()) == {"canary"} and world.holds() == {0.0}
+    assert world.state.run("catalog") is None
+
+
+def test_a_flip_that_would_come_after_the_hold_timeout_puts_everything_back(world, monkeypatch):
+    """Past the hold timeout the data planes may release held writes to the old owner on
+    their own: the command must not flip then (here the id catch-up is what is slow)."""
+    from handover import run as handover_run
+
+    world.start_worker()
+    catch_up = handover_run.cdc.catch_up_ids
+
+    def slow(*args, **kwargs):
+        time.sleep(1.2)
+        catch_up(*args, **kwargs)
+
+    monkeypatch.setattr(handover_run.cdc, "catch_up_ids", slow)
+    with pytest.raises(HandoverError) as undone:
+        perform(world.settings(hold_s=1.0), HANDOVER)
+    assert "took longer than the hold timeout (1.0 s)" in "\n".join(undone.value.reasons)
     assert set(world.modes().values()) == {"canary"} and world.holds() == {0.0}
     assert world.state.run("catalog") is None
 

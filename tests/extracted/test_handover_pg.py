@@ -94,3 +94,40 @@ def test_on_postgres_a_reverse_sink_user_without_replica_mode_is_a_reason(world,
         with conn.cursor() as cur:
             cur.execute(f'DROP ROLE "{role}"')
         conn.close()
+
+
+def test_a_transaction_left_open_makes_the_handover_refuse_in_time_not_hang(
+    world, postgres, monkeypatch
+):
+    """Making the reverse slot waits for every running transaction: bounded, and named."""
+    from handover import cdc_pg
+
+    world.start_worker()
+    monkeypatch.setattr(cdc_pg, "PREPARE_TIMEOUT_S", 1.0)
+    idle = postgres.connect()  # a session idle in a transaction that holds an xid
+    idle.autocommit = False
+    try:
+        with idle.cursor() as cur:
+            cur.execute("SELECT txid_current()")
+        with pytest.raises(HandoverError) as undone:
+            perform(world.settings(), HANDOVER)
+        (reason,) = undone.value.reasons
+        assert "waited over 1 s for other sessions" in reason and "idle in transaction" in reason
+        assert world.modes() == dict.fromkeys(world.modes(), "canary")
+        assert world.state.run("catalog") is None
+    finally:
+        idle.rollback()
+        idle.close()
+
+
+def test_a_reverse_sink_that_cannot_log_in_is_named_as_such_not_as_replica_mode(world):
+    world.start_worker()
+    sink = make_url(world.monolith_url).set(username="nobody_here", password=None)
+    back = replace(world.flows.reverse,
+                   sink=replica_url(sink.render_as_string(hide_password=False)))  # fmt: skip
+    settings = world.settings(flows=Flows(world.context, world.flows.forward, back))
+    with pytest.raises(HandoverError) as refused:
+        perform(settings, HANDOVER)
+    (reason,) = refused.value.reasons
+    assert reason.startswith("catalog-back: cannot connect to its sink:"), reason
+    assert "nobody_here" in reason
