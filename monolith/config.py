@@ -51,10 +51,11 @@ class MonolithConfig:
         return logging.getLevelName(self.log_level.upper())
 
 
-def default_database_url(cwd: Path | None = None) -> str:
+def default_database_url(cwd: Path | None = None, make_dirs: bool = True) -> str:
     """Return the SQLite URL of var/shopco.db under `cwd`, creating var/ when needed."""
     path = (cwd or Path.cwd()) / DEFAULT_SQLITE_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if make_dirs:
+        path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path}"
 
 
@@ -63,6 +64,7 @@ def load_config(
     path: str | os.PathLike[str] | None = None,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    make_dirs: bool = True,
 ) -> MonolithConfig:
     """Build the config from file and environment; fail naming the key on bad values."""
     environ = os.environ if environ is None else environ
@@ -80,7 +82,7 @@ def load_config(
     except ConfigError as exc:
         raise ConfigError(_name_plain_variable(str(exc))) from exc
     if not config.database_url:
-        config = dataclasses.replace(config, database_url=default_database_url())
+        config = dataclasses.replace(config, database_url=default_database_url(None, make_dirs))
     return config
 
 

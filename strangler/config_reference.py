@@ -166,21 +166,22 @@ def render() -> str:
 
 
 def effective(name: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The values of section `name` in effect here: defaults, strangler.toml, environment."""
+    """The values of section `name` in effect here, loaded as the command that reads it
+    loads them (a service's own port, ShopCo's DATABASE_URL, the default database paths),
+    without creating anything."""
     s = section(name)
     environ = os.environ if environ is None else environ
-    overrides: dict[str, Any] = {}
-    if s.names:
-        overrides["name"] = name
-    if s.name == "monolith":
-        from monolith.config import PLAIN_ENV
-
-        overrides |= {f: environ[v] for f, v in PLAIN_ENV.items() if environ.get(v)}
-    prefix = f"STRANGLER_{name.upper()}_"
     try:
-        loaded = settings.load(
-            s.cls, section=name, env_prefix=prefix, environ=environ, overrides=overrides
-        )
+        if s.names:
+            from extracted._service.config import load_config as load_service
+
+            loaded: Any = load_service(name, environ=environ, make_dirs=False)
+        elif s.name == "monolith":
+            from monolith.config import load_config as load_monolith
+
+            loaded = load_monolith(environ=environ, make_dirs=False)
+        else:
+            loaded = settings.load(s.cls, section=name, env_prefix=s.env_prefix, environ=environ)
     except ValueError as exc:  # ConfigError included: name the section once
         text = str(exc)
         raise settings.ConfigError(text if text.startswith("[") else f"[{name}] {text}") from None

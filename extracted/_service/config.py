@@ -65,6 +65,7 @@ def load_config(
     *,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    make_dirs: bool = True,
 ) -> ServiceConfig:
     """Build the config of service `name` from strangler.toml and the environment.
 
@@ -89,6 +90,7 @@ def load_config(
     )
     if not config.database_url:
         path = Path("var") / f"{name}.db"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if make_dirs:  # `strangler config show` only reports the path
+            path.parent.mkdir(parents=True, exist_ok=True)
         config = dataclasses.replace(config, database_url=f"sqlite:///{path.resolve()}")
     return config

@@ -81,3 +81,20 @@ def test_show_names_a_bad_key_a_bad_value_and_an_unknown_section(tmp_path, monke
 def test_reference_prints_the_document() -> None:
     result = CliRunner().invoke(main, ["config", "reference"])
     assert result.exit_code == 0 and result.output == render()
+
+
+def test_show_loads_each_section_as_its_command_does_and_creates_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("STRANGLER_CONFIG", raising=False)
+    env = {"DATABASE_URL": "sqlite:///shop.db"}  # ShopCo's plain 12-factor variable
+    result = CliRunner(env=env).invoke(main, ["config", "show", "reviews", "monolith", "--json"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    assert shown["reviews"]["port"] == 5002  # the reviews service's own default
+    assert shown["reviews"]["database_url"].endswith("/var/reviews.db")
+    assert shown["monolith"]["database_url"] == "sqlite:///shop.db"
+    assert list(tmp_path.iterdir()) == []  # reporting a default path does not create var/
+    fixed = CliRunner(env={"STRANGLER_REVIEWS_NAME": "x"}).invoke(
+        main, ["config", "show", "reviews"]
+    )
+    assert fixed.exit_code == 1 and "[reviews] name is fixed by the service" in fixed.output
