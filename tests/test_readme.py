@@ -16,6 +16,7 @@ install lines are the fresh-venv installs of tests/strangler/test_app_install.py
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -151,6 +152,9 @@ class Shell:
             self.env[name] = value
             return ""
         if how.kind == "serve":
+            port = int(how.ready.split(":")[2].split("/")[0]) if how.ready else 0
+            # else a server left over from elsewhere would answer for this one
+            assert not port or _port_free(port), f"port {port} is taken before: {command}"
             line = command.removesuffix("&").strip()
             log = open(self.folder / f"serve-{len(self.served)}.log", "w")  # noqa: SIM115
             child = subprocess.Popen(
@@ -201,6 +205,10 @@ def _block(words: str) -> list[str]:
 
 def test_make_demo_migrates_the_catalog_and_stops_on_ctrl_c(shell: Shell) -> None:
     assert all(_port_free(p) for p in (5000, 5001, 5002, 5003)), "the demo's ports are taken"
+    # `make demo` runs `make venv`: with the install stamp missing it would reinstall the
+    # checkout from this scratch folder (which only links pyproject.toml) into the venv
+    digest = hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    assert (REPO / ".venv" / f".installed-{digest}").exists(), "run `make venv` first"
     demo = subprocess.Popen(
         ["make", "demo"], cwd=shell.folder, env=shell.env, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,

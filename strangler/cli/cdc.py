@@ -90,11 +90,16 @@ def setup(
                            f"{capture.topic(meta.name)}")  # fmt: skip
         added = [_bare(t) for t in chosen if _bare(t) not in before]
         if streaming and added:
+            import shlex
+
+            from sqlalchemy.engine import make_url
+
             names = ",".join(added)
+            shown = make_url(str(cfg.source)).render_as_string(hide_password=True)
             click.echo(
                 f"note: this capture is already streaming, so the rows {names} hold now are "
                 "not in the log (their changes from now on are); to publish them run "
-                f"`strangler cdc snapshot --source {cfg.source} --tables {names}`"
+                f"`strangler cdc snapshot --source {shlex.quote(shown)} --tables {names}`"
             )
 
 
