@@ -6,8 +6,6 @@ import importlib
 
 import click
 
-from strangler import __version__
-
 # Verbs load lazily so `strangler --help` stays fast and a verb's heavy imports
 # (mitmproxy, sqlglot, kafka) are paid only by the verb that needs them.
 # name -> (module:attribute, one-line purpose shown by --help)
@@ -139,7 +137,7 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="strangler")
+@click.version_option(package_name="strangler", prog_name="strangler")
 def main() -> None:
     """Split a monolith one endpoint at a time: analyze, route, sync, verify.
 
