@@ -84,6 +84,12 @@ class StranglerAddon:
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         """Stream large or chunked request bodies instead of buffering them."""
+        try:
+            self._requestheaders(flow)
+        except Exception as exc:
+            self._fault(flow, exc, "requestheaders")
+
+    def _requestheaders(self, flow: http.HTTPFlow) -> None:
         req = flow.request
         large = chunked = False
         for name, value in req.headers.fields:
@@ -101,29 +107,32 @@ class StranglerAddon:
         if isinstance(plan, Outgoing):
             self._respond(flow, plan)
             return
+        # stored first: from here on, exactly one of response, error or _fault finishes it
+        flow.metadata[_STREAM] = (plan, incoming, asyncio.get_running_loop().time())
         req.scheme, req.host, req.port = "http", plan.origin.host, plan.origin.port
         req.path = plan.origin.prefix + req.path
         req.headers = http.Headers(plan.headers)
         req.stream = True
-        flow.metadata[_STREAM] = (plan, incoming, asyncio.get_running_loop().time())
 
     async def request(self, flow: http.HTTPFlow) -> None:
         if _STREAM in flow.metadata or flow.response is not None:
             return  # streamed by mitmproxy, or already answered in requestheaders
+        try:
+            await self._request(flow)
+        except Exception as exc:
+            self._fault(flow, exc, "request")
+
+    async def _request(self, flow: http.HTTPFlow) -> None:
         loop = asyncio.get_running_loop()
         started = loop.time()
         incoming = self._incoming(flow, flow.request.raw_content or b"")
-        try:
-            out = await self.plane.handle(incoming)
-        except Exception as exc:
-            # mitmproxy would send an unanswered flow on to the reverse-mode placeholder
-            # (the monolith): untagged, unrouted, past any handover hold. Answer instead.
-            log.exception("request %s %s failed in the router", incoming.method, incoming.target)
-            fault = Decision(DEFAULT_ROUTE, "monolith", MONOLITH, reason="router fault")
-            rid = flow.request.headers.get("x-request-id", "")
-            out = self.plane.error(502, "router_error", f"the router failed: {exc!r}", fault, rid)
+        out = await self.plane.handle(incoming)
         if out.stream is not None and self.relay.port:
-            self._relay(flow, incoming, out, started)
+            try:
+                self._relay(flow, incoming, out, started)
+            except BaseException:
+                out.stream.close()
+                raise
             return
         if out.stream is not None:  # not running yet: cannot happen once serving
             out.stream.close()
@@ -131,17 +140,45 @@ class StranglerAddon:
         if self.after is not None:
             self.after(incoming, out, loop.time() - started)
 
+    def _fault(self, flow: http.HTTPFlow, exc: Exception, stage: str) -> None:
+        """A hook failed: answer a tagged 502 unless a response, stream or relay is set.
+
+        Left unanswered, mitmproxy would send the flow on to its reverse-mode
+        placeholder (the monolith): untagged, unrouted, past any handover hold.
+        """
+        req = flow.request
+        log.exception("%s %s failed in the router (%s)", req.method, req.path, stage)
+        self.plane.fault(stage)
+        if flow.response is not None or _RELAY in flow.metadata:
+            return  # answered, or relayed (a later step such as `after` failed)
+        streamed = flow.metadata.pop(_STREAM, None)
+        if streamed is not None:  # planned, but the request was not handed on: undo
+            streaming.abandon(self.plane, streamed[0])
+        fault = Decision(DEFAULT_ROUTE, "monolith", MONOLITH, reason="router fault")
+        rid = req.headers.get("x-request-id", "")
+        out = self.plane.error(502, "router_error", f"the router failed: {exc!r}", fault, rid)
+        try:
+            self._respond(flow, out)
+        except Exception:
+            log.exception("cannot build the router_error response")
+            flow.response = http.Response.make(502, out.body, {"content-type": "application/json"})
+        req.stream = False
+
     def _relay(self, flow: http.HTTPFlow, inc: Incoming, out: Outgoing, started: float) -> None:
         """Let mitmproxy fetch the large body from our loopback relay and stream it on."""
         assert out.stream is not None
         token = self.relay.register(out.status, out.headers, out.stream)
+        try:
+            req = flow.request
+            req.scheme, req.host, req.port = "http", "127.0.0.1", self.relay.port
+            req.method, req.path = "GET", "/" + token
+            req.headers = http.Headers([(b"host", f"127.0.0.1:{self.relay.port}".encode())])
+            req.content = b""
+        except BaseException:
+            self.relay.discard(token)
+            raise
         flow.metadata["strangler"] = {"route": out.decision.route, "target": out.served_by}
-        flow.metadata[_RELAY] = (token, inc, out, started)
-        req = flow.request
-        req.scheme, req.host, req.port = "http", "127.0.0.1", self.relay.port
-        req.method, req.path = "GET", "/" + token
-        req.headers = http.Headers([(b"host", f"127.0.0.1:{self.relay.port}".encode())])
-        req.content = b""
+        flow.metadata[_RELAY] = (token, inc, out, started)  # last: the relay is set
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         if _RELAY in flow.metadata and flow.response is not None:

@@ -4,7 +4,13 @@ The data plane forwards through this client rather than letting mitmproxy connec
 upstream, so that it alone picks the address (only registered upstream URLs), applies
 connect and read timeouts, and can retry an idempotent request on the monolith when
 the target fails. A reused keep-alive connection that dies before any response byte
-arrives is retried once on a fresh connection (the stale keep-alive 502 pitfall).
+arrives (the stale keep-alive 502 pitfall) is retried once on a fresh connection only
+for a request that may be sent twice: an idempotent method (GET, HEAD, OPTIONS, TRACE,
+PUT, DELETE) or one with an Idempotency-Key / X-Idempotency-Key header. The upstream
+may have processed a POST or PATCH before dying, so those get an error instead, and to
+make that rare they reuse only a connection idle for less than a second (servers close
+idle connections after 2 s or more) and otherwise open a new one. A write that the
+closed transport refuses outright sent nothing and is retried for every method.
 
 The wire format is written here and parsed in router/wire.py directly (Content-Length,
 chunked and read-until-close bodies; no body for HEAD, 1xx, 204 and 304): it is the data
@@ -15,13 +21,23 @@ throughput.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from router.wire import BodyStream, UpstreamError, _Conn, _parse_head, _Reader, _Stale
+from router.wire import BodyStream, UpstreamError, _Conn, _parse_head, _Reader, _Stale, _Unsent
 
 Headers = list[tuple[bytes, bytes]]
-__all__ = ["BodyStream", "Client", "Headers", "Origin", "Reply", "UpstreamError"]
+__all__ = ["BodyStream", "Client", "Headers", "Origin", "Reply", "UpstreamError", "replayable"]
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})  # RFC 9110 9.2.2
+IDEMPOTENCY_HEADERS = frozenset({b"idempotency-key", b"x-idempotency-key"})
+WRITE_REUSE_IDLE_S = 1.0
+
+
+def replayable(method: str, headers: Headers) -> bool:
+    """Whether a request may be sent again after a connection died without answering:
+    an idempotent method, or one carrying an idempotency key (as Go's net/http decides)."""
+    return method in IDEMPOTENT or any(k.lower() in IDEMPOTENCY_HEADERS for k, _ in headers)
 
 
 @dataclass(frozen=True)
@@ -61,6 +77,9 @@ class Client:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.max_idle = max_idle
+        # a request that must not be sent twice reuses only a connection idle for less
+        # than this (servers close idle keep-alive connections after 2 s or more)
+        self.write_reuse_idle = WRITE_REUSE_IDLE_S
         self._idle: dict[Origin, list[_Conn]] = {}
 
     async def request(
@@ -81,14 +100,22 @@ class Client:
         """
         origin = Origin.parse(url)
         timeout = self.read_timeout if read_timeout is None else read_timeout
-        conn = self._take(origin)
+        replay = replayable(method, headers)
+        conn = self._take(origin, None if replay else self.write_reuse_idle)
         if conn is not None:
             try:
                 return await self._exchange(
                     origin, conn, method, target, headers, body, timeout, stream_over
                 )
+            except _Unsent:
+                pass  # nothing was sent: safe to send again, whatever the method
             except _Stale:
-                pass
+                if not replay:  # the upstream may have processed it before closing
+                    raise UpstreamError(
+                        "protocol",
+                        f"{url} closed a reused connection before answering a {method};"
+                        " not retried (not idempotent)",
+                    ) from None
         conn = await self._connect(origin)
         try:
             return await self._exchange(
@@ -103,18 +130,27 @@ class Client:
                 c.close()
         self._idle.clear()
 
-    def _take(self, origin: Origin) -> _Conn | None:
+    def _take(self, origin: Origin, max_idle: float | None = None) -> _Conn | None:
+        """The most recently pooled live connection; with `max_idle`, only if idle for
+        less than that many seconds (else it is closed and None says: open a new one)."""
         pool = self._idle.get(origin)
         while pool:
-            conn = pool.pop()
-            if not conn.reader.at_eof() and not conn.writer.is_closing():
-                return conn
-            conn.close()
+            conn = pool[-1]
+            if conn.reader.at_eof() or conn.writer.is_closing():
+                pool.pop()
+                conn.close()
+                continue
+            pool.pop()
+            if max_idle is not None and time.monotonic() - conn.idle_since >= max_idle:
+                conn.close()  # the freshest is too old to risk a write on (so are the rest)
+                return None
+            return conn
         return None
 
     def _give(self, origin: Origin, conn: _Conn) -> None:
         pool = self._idle.setdefault(origin, [])
         if len(pool) < self.max_idle:
+            conn.idle_since = time.monotonic()
             pool.append(conn)
         else:
             conn.close()
@@ -163,7 +199,7 @@ class Client:
             conn.writer.write(b"\r\n".join(lines) + b"\r\n\r\n" + body)
         except (OSError, RuntimeError):  # uvloop: RuntimeError once the transport is closed
             conn.close()  # nothing was sent: safe to try again on a new connection
-            raise _Stale from None
+            raise _Unsent from None
         try:
             reply, reusable = await self._read(conn, method, timeout, stream_over)
         except BaseException:

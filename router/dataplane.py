@@ -34,6 +34,7 @@ RETRY_STATUSES = frozenset({502, 503, 504})
 HOLD_POLL_S = 0.005  # a held write sees the releasing table within this
 HELD_HEADER = b"x-strangler-held-ms"
 IN_FLIGHT = "strangler_writes_in_flight"
+ROUTER_ERRORS = "strangler_router_errors_total"
 
 
 @dataclass(frozen=True)
@@ -101,23 +102,34 @@ class DataPlane:
             self.mirror.prepare()
 
     async def handle(self, inc: Incoming) -> Outgoing:
-        table = self.table  # the table this request finishes on
         started = self.clock()
         lowered = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in inc.headers}
         request = Request(inc.method, inc.target, lowered, inc.client)
+        writing = inc.method.upper() not in SAFE  # a handover waits for these to finish
+        table = self.table  # the table this request finishes on
         decision = decide(request, table)
         held = None
-        if decision.hold > 0:  # a write to a route being handed over: park it
-            table, decision = await self._held(request, table, decision)
-            held = self.clock() - started
-        headers, request_id = forward.request_headers(inc.headers, inc.client, inc.scheme)
-        writing = inc.method.upper() not in SAFE  # a handover waits for these to finish
-        if writing:
+        while True:
+            if decision.hold > 0:  # a write to a route being handed over: park it
+                table, decision = await self._held(request, table, decision)
+                held = self.clock() - started
+            if not writing:
+                break
+            # Counted first, then checked: a table published (on another thread) after
+            # this request read its table would otherwise show "new version, 0 in flight"
+            # while this write, decided on the older table, is about to go out.
             self.metrics.inc(IN_FLIGHT, route=decision.route)
+            if self.table is table:
+                break
+            self.metrics.inc(IN_FLIGHT, -1.0, route=decision.route)
+            table = self.table
+            decision = decide(request, table)
+        headers, request_id = forward.request_headers(inc.headers, inc.client, inc.scheme)
         try:
             out = await self._answer(inc, headers, request_id, decision, table)
         except Exception as exc:  # a router fault: answer it here, never pass the request on
             log.exception("request %s %s failed in the router", inc.method, inc.target)
+            self.fault("handle")
             message = f"the router failed: {exc!r}"
             out = self._error(502, "router_error", message, decision, request_id)
         finally:
@@ -131,6 +143,10 @@ class DataPlane:
         # and the promotion gate compares targets by this histogram.
         self.count(decision, out, self.clock() - started - (held or 0.0))
         return out
+
+    def fault(self, stage: str) -> None:
+        """Count a fault in the router itself (answered 502 router_error, or ignored)."""
+        self.metrics.inc(ROUTER_ERRORS, stage=stage)
 
     async def _held(
         self, request: Request, table: RouteTable, decision: Decision
@@ -168,10 +184,25 @@ class DataPlane:
         if d.shadow and self.mirror is not None and reply.stream is not None:
             self.metrics.inc("strangler_shadow_skipped_total", route=d.route, reason="streamed")
         elif d.shadow and self.mirror is not None:
-            self.mirror.submit(
-                table, inc.method, inc.target, headers, inc.body, d, reply, request_id
-            )
-        return self._reply(reply, d, d.target, request_id, inc.method)
+            try:  # the upstream has answered (a write was applied): the mirror cannot change it
+                self.mirror.submit(
+                    table, inc.method, inc.target, headers, inc.body, d, reply, request_id
+                )
+            except Exception:
+                log.exception("mirroring %s %s failed", inc.method, inc.target)
+                self.fault("mirror")
+        return self._replied(reply, d, d.target, request_id, inc.method)
+
+    def _replied(
+        self, reply: Reply, d: Decision, target: str, request_id: str, method: str
+    ) -> Outgoing:
+        """`_reply`, closing a streamed body if that fails (else its connection leaks)."""
+        try:
+            return self._reply(reply, d, target, request_id, method)
+        except BaseException:
+            if reply.stream is not None:
+                reply.stream.close()
+            raise
 
     async def _fall_back(
         self,
@@ -189,8 +220,8 @@ class DataPlane:
         except Unavailable as second:
             message = f"{failure}; fallback: {second}"
             return self._error(second.status, second.code, message, d, request_id)
-        out = self._reply(reply, d, d.fallback, request_id, inc.method)
-        return Outgoing(**{**out.__dict__, "fell_back": True})
+        out = self._replied(reply, d, d.fallback, request_id, inc.method)
+        return dataclasses.replace(out, fell_back=True)
 
     def admit(self, table: RouteTable, name: str) -> tuple[Upstream, str]:
         """Check the upstream is registered, healthy and its breaker allows; pick a URL."""

@@ -78,9 +78,15 @@ SPEC: dict[str, tuple[str, str, tuple[str, ...]]] = {
     ),
     "strangler_upstream_healthy": ("gauge", "Active health check result, 1 healthy.", ("url",)),
     "strangler_table_version": ("gauge", "Route table version this data plane serves.", ()),
+    "strangler_router_errors_total": (
+        "counter",
+        "Faults in the router itself, by stage (answered 502 router_error, or ignored).",
+        ("stage",),
+    ),
     "strangler_writes_in_flight": (
         "gauge",
-        "Write requests (not GET/HEAD/OPTIONS/TRACE) forwarded and not yet answered.",
+        "Write requests (not GET/HEAD/OPTIONS/TRACE) forwarded and not yet answered "
+        "(a write held for a handover counts once released).",
         ("route",),
     ),
 }

@@ -26,11 +26,12 @@ class UpstreamError(Exception):
 
 
 class _Conn:
-    __slots__ = ("buffer", "reader", "writer")
+    __slots__ = ("buffer", "idle_since", "reader", "writer")
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
         self.buffer = b""
+        self.idle_since = 0.0  # loop time it went back to the pool
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -38,7 +39,11 @@ class _Conn:
 
 
 class _Stale(Exception):
-    """A reused connection closed before answering."""
+    """A reused connection closed before answering (the request may have been processed)."""
+
+
+class _Unsent(_Stale):
+    """A reused connection refused the request's write: nothing was sent."""
 
 
 def _parse_head(head: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:

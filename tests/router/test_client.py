@@ -122,7 +122,118 @@ def test_a_pooled_connection_whose_transport_refuses_the_write_is_replaced() -> 
 
     first, second, seen = run(go())
     assert (first, second) == (b"a", b"b")
-    assert seen[-1] == b"x"  # the POST was sent once, on the new connection
+    assert seen.count(b"x") == 1 and seen[-1] == b"x"  # sent once, on the new connection
+
+
+async def dies_after_reading(per_conn: list[list[tuple[bytes, bytes]]]):
+    """A server whose first connection answers its first request, then reads the second
+    one and closes without answering (as if it died after processing it); every other
+    connection answers everything. `per_conn` gets each connection's (head, body) list."""
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen: list[tuple[bytes, bytes]] = []
+        per_conn.append(seen)
+        first = len(per_conn) == 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = [int(x.split(b":")[1]) for x in head.split(b"\r\n")
+                          if x.lower().startswith(b"content-length")]  # fmt: skip
+                seen.append((head, await reader.readexactly(length[0]) if length else b""))
+                if first and len(seen) == 2:
+                    break
+                writer.write(ok)
+                await writer.drain()
+        except asyncio.IncompleteReadError:
+            pass
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "retried"),
+    [
+        ("POST", [], False),
+        ("PATCH", [], False),
+        ("POST", [(b"Idempotency-Key", b"k-1")], True),
+        ("POST", [(b"x-idempotency-key", b"k-1")], True),
+        ("PUT", [], True),
+        ("GET", [], True),
+    ],
+)
+def test_a_reused_connection_dying_unanswered_is_retried_only_if_replayable(
+    method, headers, retried
+) -> None:
+    """The upstream may have processed a request on a connection that closed before
+    answering: only an idempotent method or an idempotency key makes sending it again
+    safe (RFC 9110 9.2.2); anything else is the client's 502, sent exactly once."""
+
+    async def go():
+        per_conn: list[list[tuple[bytes, bytes]]] = []
+        server, url = await dies_after_reading(per_conn)
+        client = Client()
+        await client.request(url, "GET", "/warm", [])
+        try:
+            return await client.request(url, method, "/w", headers, b"payload"), per_conn
+        except UpstreamError as exc:
+            return exc, per_conn
+        finally:
+            client.close()
+            server.close()
+
+    answer, per_conn = run(go())
+    sent = [
+        body
+        for seen in per_conn
+        for head, body in seen
+        if head.startswith(f"{method} /w ".encode())
+    ]
+    if retried:
+        assert answer.status == 200 and sent == [b"payload", b"payload"]
+        assert len(per_conn) == 2  # the second send went out on a new connection
+    else:
+        assert isinstance(answer, UpstreamError) and answer.kind == "protocol"
+        assert "not retried (not idempotent)" in str(answer)
+        assert sent == [b"payload"] and len(per_conn) == 1
+
+
+def test_a_write_reuses_only_a_connection_idle_for_a_short_time() -> None:
+    async def go():
+        ok = b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n"
+        connections = 0
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            nonlocal connections
+            connections += 1
+            try:
+                while True:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                    if b"content-length: 1" in head:
+                        await reader.readexactly(1)
+                    writer.write(ok + b"a")
+                    await writer.drain()
+            except asyncio.IncompleteReadError:
+                writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        client = Client()
+        await client.request(url, "GET", "/", [])
+        await client.request(url, "POST", "/", [], b"x")  # idle well under a second: reused
+        counts = [connections]
+        client.write_reuse_idle = 0.0  # every pooled connection is now "too old" for a write
+        await client.request(url, "POST", "/", [], b"x")
+        counts.append(connections)
+        await client.request(url, "GET", "/", [])  # reads reuse whatever is pooled
+        counts.append(connections)
+        client.close()
+        server.close()
+        return counts
+
+    assert run(go()) == [1, 2, 2]
 
 
 @pytest.mark.parametrize(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import http.client
+import json
+import socket
 import threading
 import time
 from typing import Any
 
 from router.table import Request, RouteTable, Upstream, decide
 from router.table import Route as R
-from tests.router.conftest import Proxy
+from tests.router.conftest import Admin, Proxy
 from tests.router.test_data_plane import setup_catalog, wait_for
 
 TABLE = RouteTable(
@@ -119,3 +122,91 @@ def test_the_target_s_latency_leaves_out_the_time_a_write_was_held(upstream, sta
     ]
     # the gate compares targets by this histogram: the hold is the router's, not the service's
     assert total < held_s
+
+
+def _chunked_later(proxy_url: str, path: str, chunks: list[bytes]) -> tuple[Any, dict[str, Any]]:
+    """POST a chunked body (so the router would stream it) from a thread."""
+    out: dict[str, Any] = {}
+
+    def send() -> None:
+        host, port = proxy_url.removeprefix("http://").split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=20)
+        conn.request("POST", path, body=iter(chunks), encode_chunked=True)
+        response = conn.getresponse()
+        raw = response.read()
+        out["status"] = response.status
+        out["body"] = json.loads(raw) if raw.startswith(b"{") else raw
+        out["headers"] = {k.lower(): v for k, v in response.getheaders()}
+        conn.close()
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    return thread, out
+
+
+def test_a_chunked_write_to_a_held_route_is_held_too(upstream, start_router) -> None:
+    """A chunked (or large) body would be streamed straight to the upstream; a held route
+    sends it through the buffered path instead, which parks it like any held write."""
+    mono = upstream("monolith")
+    router = start_router(mono.url)
+    catalog = upstream("catalog")
+    admin = setup_catalog(router, catalog, mode="monolith")
+    admin.call("PATCH", "/routes/products", {"hold": 10})
+    thread, held = _chunked_later(router.proxy_url, "/api/products/1", [b"a" * 1000, b"b"])
+    time.sleep(0.3)
+    assert thread.is_alive() and mono.requests == [] and catalog.requests == []
+    assert _in_flight(admin, "products") == 0.0  # held: not in flight
+    admin.call("PATCH", "/routes/products", {"mode": "service", "hold": 0, "force": True,
+                                             "reason": "handover"})  # fmt: skip
+    thread.join(10)
+    assert held["status"] == 200 and held["body"]["served_by"] == "catalog"
+    assert held["body"]["body"] == "a" * 1000 + "b" and "x-strangler-held-ms" in held["headers"]
+    assert mono.requests == []
+
+
+def test_a_streamed_write_counts_in_flight_until_its_response(upstream, start_router) -> None:
+    router = start_router(upstream("monolith").url, stream_threshold=1000)
+    catalog = upstream("catalog")
+    admin = setup_catalog(router, catalog, mode="service")
+    catalog.delay = 1.0
+    thread, answer = _chunked_later(router.proxy_url, "/api/products/1", [b"x" * 5000])
+    assert wait_for(lambda: _in_flight(admin, "products") == 1.0)
+    thread.join(10)
+    assert answer["status"] == 200 and answer["body"]["served_by"] == "catalog"
+    assert answer["body"]["body"] == "x" * 5000
+    assert _in_flight(admin, "products") == 0.0
+
+
+def test_a_streamed_write_whose_upstream_fails_stops_counting(upstream, start_router) -> None:
+    """The upstream reads the request and hangs up: mitmproxy's error hook ends the
+    exchange, and the write leaves the in-flight count (exactly once: not below 0)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def hang_up() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            if b" /health " in conn.recv(65536):  # healthy, so the write is let through
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            conn.close()
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    router = start_router(upstream("monolith").url)
+    admin = Admin(router.admin_url)
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    admin.call("PUT", "/upstreams/catalog", {"urls": [url], "health_interval": 60})
+    admin.call("POST", "/routes", {"id": "products", "path": "/api/products/**",
+                                   "target": "catalog", "mode": "service",
+                                   "fallback": False})  # fmt: skip
+    try:
+        for _ in range(2):
+            thread, answer = _chunked_later(router.proxy_url, "/api/products/1", [b"x" * 10])
+            thread.join(10)
+            assert answer["status"] == 502
+        assert _in_flight(admin, "products") == 0.0
+    finally:
+        listener.close()
