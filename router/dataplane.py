@@ -105,6 +105,7 @@ class DataPlane:
         started = self.clock()
         lowered = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in inc.headers}
         request = Request(inc.method, inc.target, lowered, inc.client)
+        headers, request_id = forward.request_headers(inc.headers, inc.client, inc.scheme)
         writing = inc.method.upper() not in SAFE  # a handover waits for these to finish
         table = self.table  # the table this request finishes on
         decision = decide(request, table)
@@ -124,8 +125,7 @@ class DataPlane:
             self.metrics.inc(IN_FLIGHT, -1.0, route=decision.route)
             table = self.table
             decision = decide(request, table)
-        headers, request_id = forward.request_headers(inc.headers, inc.client, inc.scheme)
-        try:
+        try:  # from the count to here nothing can raise: the finally always uncounts
             out = await self._answer(inc, headers, request_id, decision, table)
         except Exception as exc:  # a router fault: answer it here, never pass the request on
             log.exception("request %s %s failed in the router", inc.method, inc.target)

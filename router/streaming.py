@@ -63,16 +63,16 @@ def plan(plane: DataPlane, inc: Incoming) -> StreamPlan | Outgoing | None:
         origin = Origin.parse(url)
         if origin.scheme != "http":
             return None  # the minimal master has no upstream TLS; buffer instead
+        encoding = forward.get(inc.headers, b"transfer-encoding")
+        framing = [(b"transfer-encoding", encoding)] if encoding else []
+        fields = [(b"host", origin.authority)]
+        fields += [(k, v) for k, v in headers if k.lower() != b"host"] + framing
         writing = inc.method.upper() not in SAFE
         if writing:  # counted, then checked, as in DataPlane.handle
             plane.metrics.inc(IN_FLIGHT, route=d.route)
             if plane.table is not table:  # a new table (a hold?): decide again, buffered
                 plane.metrics.inc(IN_FLIGHT, -1.0, route=d.route)
                 return None
-        encoding = forward.get(inc.headers, b"transfer-encoding")
-        framing = [(b"transfer-encoding", encoding)] if encoding else []
-        fields = [(b"host", origin.authority)]
-        fields += [(k, v) for k, v in headers if k.lower() != b"host"] + framing
         return StreamPlan(d, upstream, origin, fields, request_id, writing)
     assert failure is not None
     return plane.error(failure.status, failure.code, str(failure), d, request_id)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import router.dataplane
+import router.streaming
 from router.client import Reply
 from router.config import RouterConfig
 from router.dataplane import IN_FLIGHT, DataPlane, Incoming
@@ -147,3 +148,41 @@ def test_a_fault_after_a_streamed_reply_closes_its_stream(monkeypatch, fell_back
     assert b"router_error" in out.body and b"reply fault" in out.body
     assert stream.closed
     assert plane.metrics.value("strangler_router_errors_total", stage="handle") == 1.0
+
+
+def test_a_fault_before_the_send_leaves_nothing_counted(monkeypatch) -> None:
+    plane, client = make_plane()
+    plane.publish(table(1, "service"))
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("header fault")
+
+    monkeypatch.setattr(router.dataplane.forward, "request_headers", broken)
+    with pytest.raises(RuntimeError):  # the addon's guard answers this one
+        asyncio.run(plane.handle(write()))
+    assert client.sent == [] and plane.metrics.value(IN_FLIGHT, route="products") == 0.0
+
+
+def test_a_streamed_write_planned_on_a_table_just_replaced_is_planned_again(monkeypatch) -> None:
+    """The streaming path counts, then checks its table too; on a newer table (here a
+    hold) it hands the request to the buffered path, which decides again (and parks it)."""
+    plane, _ = make_plane()
+    plane.publish(table(1, "service"))
+    real = router.streaming.decide
+
+    def decide_then_publish(request: Any, t: RouteTable) -> Any:
+        decision = real(request, t)
+        plane.publish(table(2, "service", hold=30.0))
+        return decision
+
+    monkeypatch.setattr(router.streaming, "decide", decide_then_publish)
+    assert router.streaming.plan(plane, write()) is None
+    assert plane.metrics.value(IN_FLIGHT, route="products") == 0.0
+    monkeypatch.undo()
+    assert router.streaming.plan(plane, write()) is None  # held: buffered, to be parked
+    plane.publish(table(3, "service"))
+    planned = router.streaming.plan(plane, write())
+    assert isinstance(planned, router.streaming.StreamPlan) and planned.writing
+    assert plane.metrics.value(IN_FLIGHT, route="products") == 1.0
+    router.streaming.finish(plane, planned, 200, "", 0.0)
+    assert plane.metrics.value(IN_FLIGHT, route="products") == 0.0
