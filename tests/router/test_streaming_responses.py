@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from router.client import BodyStream
 from tests.router.conftest import Admin, Proxy
 
 MIB = 1 << 20
@@ -206,3 +207,28 @@ def test_shadow_route_streams_a_large_primary_and_counts_the_skipped_mirror(
     assert 'strangler_shadow_skipped_total{reason="streamed",route="big"} 1' in metrics
     time.sleep(0.1)
     assert catalog.requests == []
+
+
+def test_a_fault_handing_a_large_response_to_the_relay_answers_502_and_closes_it(
+    upstream, start_router, big_upstream, monkeypatch
+) -> None:
+    mono = upstream("monolith")
+    router = start_router(mono.url)
+    route_to(router, big_upstream + "/big")
+    addon = router._master.addons.get("strangleraddon")
+    closed: list[bool] = []
+    real_close = BodyStream.close
+
+    def close(self: BodyStream) -> None:
+        closed.append(True)
+        real_close(self)
+
+    def broken(*args: Any) -> str:
+        raise RuntimeError("relay fault")
+
+    monkeypatch.setattr(BodyStream, "close", close)
+    monkeypatch.setattr(addon.relay, "register", broken)
+    status, headers, body = Proxy(router.proxy_url).send("GET", "/big/sized/3000000")
+    assert (status, body["error"]["code"]) == (502, "router_error")
+    assert headers["x-strangler-target"] == "router" and mono.requests == []
+    assert closed  # the upstream connection holding the body is not left open
