@@ -35,19 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.cdc_pipeline import start_services
 from handover.plan import HANDOVER, ROLLBACK
 from handover.run import perform
-from tests.extracted.handover_stack import Stack, p99
+from tests.extracted.handover_stack import CATALOG, Stack, p99
 
-TABLES = (
-    ("SELECT id, name, slug FROM categories ORDER BY id",) * 2,
-    (
-        "SELECT id, sku, name, active, category_id FROM products ORDER BY id",
-        "SELECT id, sku, name, is_active, category_id FROM products ORDER BY id",
-    ),
-    (
-        "SELECT id, product_id, amount_cents, currency FROM prices ORDER BY id",
-        "SELECT id, product_id, amount_cents, currency FROM product_prices ORDER BY id",
-    ),
-)
+TABLES = CATALOG.tables  # (monolith query, service query), equal after convergence
 
 
 def main() -> None:
