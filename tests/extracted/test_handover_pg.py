@@ -81,13 +81,7 @@ def test_on_postgres_a_reverse_sink_user_without_replica_mode_is_a_reason(world,
     try:
         with conn.cursor() as cur:
             cur.execute(f'CREATE ROLE "{role}" LOGIN')
-        sink = make_url(world.monolith_url).set(username=role, password=None)
-        back = replace(world.flows.reverse,
-                       sink=replica_url(sink.render_as_string(hide_password=False)))  # fmt: skip
-        settings = world.settings(flows=Flows(world.context, world.flows.forward, back))
-        with pytest.raises(HandoverError) as refused:
-            perform(settings, HANDOVER)
-        (reason,) = refused.value.reasons
+        reason = _refusal_with_reverse_sink_as(world, role)
         assert reason.startswith("catalog-back: its sink cannot run in replica mode")
         assert "session_replication_role" in reason
     finally:
@@ -122,12 +116,18 @@ def test_a_transaction_left_open_makes_the_handover_refuse_in_time_not_hang(
 
 def test_a_reverse_sink_that_cannot_log_in_is_named_as_such_not_as_replica_mode(world):
     world.start_worker()
-    sink = make_url(world.monolith_url).set(username="nobody_here", password=None)
+    reason = _refusal_with_reverse_sink_as(world, "nobody_here")
+    assert reason.startswith("catalog-back: cannot connect to its sink:"), reason
+    assert "nobody_here" in reason
+
+
+def _refusal_with_reverse_sink_as(world, user: str) -> str:
+    """The one reason a handover is refused for when the reverse sink logs in as `user`."""
+    sink = make_url(world.monolith_url).set(username=user, password=None)
     back = replace(world.flows.reverse,
                    sink=replica_url(sink.render_as_string(hide_password=False)))  # fmt: skip
     settings = world.settings(flows=Flows(world.context, world.flows.forward, back))
     with pytest.raises(HandoverError) as refused:
         perform(settings, HANDOVER)
     (reason,) = refused.value.reasons
-    assert reason.startswith("catalog-back: cannot connect to its sink:"), reason
-    assert "nobody_here" in reason
+    return reason
