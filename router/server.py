@@ -22,7 +22,7 @@ import uvloop
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from router import ops
-from router.addon import StranglerAddon, build_master
+from router.addon import StranglerAddon
 from router.admin import Control, create_app
 from router.client import Client, UpstreamError
 from router.comparisons import ComparisonStore
@@ -32,6 +32,7 @@ from router.errors import RouterError
 from router.health import HealthBook, HealthChecker
 from router.metrics import Metrics
 from router.mirrorproc import ProcessMirror
+from router.mitm_master import build_master
 from router.store import RouteStore
 from router.table import MONOLITH, RouteTable
 from router.traffic import AccessLog, Capture
