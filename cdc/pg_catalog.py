@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -48,11 +49,11 @@ class PgCatalog:
                 )  # fmt: skip
         # Sinks writing into this database mark their transactions with a row here; the
         # table is published so the capture can see the mark and drop those transactions.
-        self._query(
+        self._create(
             "CREATE TABLE IF NOT EXISTS _cdc_origin (id bigserial PRIMARY KEY, marker text)"
         )
         for create in CREATE_TABLES:  # `snapshot` requests and their progress
-            self._query(create)
+            self._create(create)
         published = [*tables, ORIGIN_TABLE, SIGNAL_TABLE]
         names = sql.SQL(", ").join(sql.Identifier(*t.split(".")) for t in published)
         if self._query("SELECT 1 FROM pg_publication WHERE pubname = %s", (self.publication,)):
@@ -61,7 +62,7 @@ class PgCatalog:
         else:
             self._query(sql.SQL("CREATE PUBLICATION {} FOR TABLE {}").format(
                 sql.Identifier(self.publication), names))  # fmt: skip
-        self._query(
+        self._create(
             "CREATE TABLE IF NOT EXISTS _cdc_pg_snapshot"
             " (slot text PRIMARY KEY, done boolean, state text, reserved bigint)"
         )
@@ -78,11 +79,19 @@ class PgCatalog:
     def ensure_signal_table(self) -> None:
         """Create and publish the signal table (for a capture set up before it existed)."""
         for create in CREATE_TABLES:
-            self._query(create)
+            self._create(create)
         query = "SELECT 1 FROM pg_publication_tables WHERE pubname = %s AND tablename = %s"
         if not self._query(query, (self.publication, SIGNAL_TABLE)):
             self._query(sql.SQL("ALTER PUBLICATION {} ADD TABLE {}").format(
                 sql.Identifier(self.publication), sql.Identifier(SIGNAL_TABLE)))  # fmt: skip
+
+    def _create(self, statement: str) -> None:
+        """Run a CREATE ... IF NOT EXISTS. When another session creates the same table at
+        the same moment (two services setting up capture on one monolith), PostgreSQL
+        raises on its catalog's unique index instead of skipping: the table exists then,
+        which is all that was asked (the connection is in autocommit)."""
+        with contextlib.suppress(psycopg2.errors.UniqueViolation, psycopg2.errors.DuplicateTable):
+            self._query(statement)
 
     def _slot_exists(self) -> bool:
         query = "SELECT 1 FROM pg_replication_slots WHERE slot_name = %s"

@@ -235,3 +235,29 @@ def test_an_interrupted_initial_snapshot_resumes_without_resending_and_converges
     pipeline.close()
     assert checksum(url, "notes") == checksum(dst, "notes")
     resumed.close_stream()
+
+
+def test_setup_racing_another_session_creating_its_tables_is_no_error(pg_source, postgres):
+    """Two services setting up capture on one monolith at once: PostgreSQL's CREATE TABLE IF
+    NOT EXISTS raises (unique index of its catalog) for the one that loses the race."""
+    url, _, capture = pg_source
+    other = postgres.connect(url.rsplit("/", 1)[1])
+    other.autocommit = False
+    with other.cursor() as cur:  # the other session has created it, not yet committed
+        cur.execute("CREATE TABLE _cdc_origin (id bigserial PRIMARY KEY, marker text)")
+    failures: list[BaseException] = []
+
+    def set_up() -> None:
+        try:
+            capture.setup(["notes"])
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+
+    racing = threading.Thread(target=set_up)
+    racing.start()
+    racing.join(1.0)  # blocked on the other session's uncommitted catalog row
+    other.commit()
+    other.close()
+    racing.join(30)
+    assert not racing.is_alive() and failures == []
+    assert capture.tables() == ["public.notes"]
