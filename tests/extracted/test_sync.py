@@ -62,12 +62,15 @@ def mismatches(name: str, monolith_url: str, service_url: str) -> dict[str, str]
 def traffic_while_syncing(monolith_url: str, plans: list[SyncPlan], requests: int) -> None:
     """Drive ShopCo's traffic while a sync worker per plan streams; then catch them all up."""
     stop = threading.Event()
-    workers = [
-        threading.Thread(
-            target=run_sync, args=(plan, service_module(plan.service).SPEC.metadata, stop)
-        )
-        for plan in plans
-    ]
+    failures: list[BaseException] = []
+
+    def work(plan: SyncPlan) -> None:
+        try:
+            run_sync(plan, service_module(plan.service).SPEC.metadata, stop)
+        except BaseException as exc:  # the catch-up below would hide a dead worker
+            failures.append(exc)
+
+    workers = [threading.Thread(target=work, args=(plan,)) for plan in plans]
     for worker in workers:
         worker.start()
     app = create_monolith(MonolithConfig(database_url=monolith_url, log_level="WARNING"))
@@ -80,6 +83,7 @@ def traffic_while_syncing(monolith_url: str, plans: list[SyncPlan], requests: in
             worker.join(120)
         app.extensions["shopco"].engine.dispose()
     assert summary.ok, summary.as_dict()["error_samples"]
+    assert failures == [], failures  # every worker streamed until told to stop
     for plan in plans:  # whatever a stopped worker had not applied yet
         run_sync(plan, service_module(plan.service).SPEC.metadata, threading.Event(), once=True)
 
