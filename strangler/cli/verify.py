@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,14 +11,16 @@ import click
 
 from strangler.cli._common import print_json
 from strangler.cli.router_client import admin_options
-
-EXIT_BAD_INPUT = 2
-
-
-class BadInput(click.ClickException):
-    """A user mistake in the arguments or the input files: one line, exit status 2."""
-
-    exit_code = EXIT_BAD_INPUT
+from strangler.cli.verify_inputs import (
+    Admin,
+    BadInput,
+    only_routes,
+    read_rules,
+    read_text,
+    reader,
+    state_databases,
+    validate,
+)
 
 
 def _recording_options(func: Any) -> Any:
@@ -137,14 +139,14 @@ def _verify(opts: dict[str, Any]) -> int:
         raise BadInput("give exactly one of --requests, --har, --capture, --from-shadow")
     if not opts["legacy"] or not opts["candidate"]:
         raise BadInput("--legacy and --candidate are required (a base URL or an upstream name)")
-    rules = _rules(opts["rules"])
-    admin = _Admin(opts["admin_url"], opts["token"])
+    rules = read_rules(opts["rules"])
+    admin = Admin(opts["admin_url"], opts["token"])
     legacy, candidate = admin.base_url(opts["legacy"]), admin.base_url(opts["candidate"])
-    read = _only(_reader(opts, sources[0], admin), opts["only"])
-    total = _validate(read)
+    read = only_routes(reader(opts, sources[0], admin), opts["only"])
+    total = validate(read)
     noise = NoiseModel()
     config = ReplayConfig(legacy, candidate, opts["concurrency"], opts["timeout"])
-    state = _state(opts)
+    state = state_databases(opts)
     replayer = Replayer(config, rules, noise, route_finder(admin.table()), state)
     tally = Tally(legacy, candidate, noise, rules)
     err = Console(stderr=True)
@@ -174,151 +176,6 @@ def _verify(opts: dict[str, Any]) -> int:
             click.echo(f"HTML report: {opts['html_file']}")
     t = report["totals"]
     return 1 if t["mismatched"] or t["errors"] else 0
-
-
-def _state(opts: dict[str, Any]) -> Any:
-    """The two databases of --writes state, or None."""
-    names = ("legacy_db", "candidate_db", "mapping")
-    if opts["writes"] != "state":
-        if any(opts[n] for n in names) or opts["state_ignore"]:
-            raise BadInput("--legacy-db, --candidate-db, --mapping go with --writes state")
-        return None
-    if not all(opts[n] for n in names):
-        raise BadInput("--writes state needs --legacy-db URL, --candidate-db URL, --mapping FILE")
-    from parity.replay_state import Databases, StateError
-
-    try:
-        return Databases(
-            opts["legacy_db"], opts["candidate_db"], opts["mapping"], tuple(opts["state_ignore"])
-        )
-    except StateError as exc:
-        raise BadInput(str(exc)) from None
-
-
-def _rules(path: str | None) -> Any:
-    from parity import Rules, RulesError, load_rules
-
-    if not path:
-        return Rules()
-    try:
-        return load_rules(path)
-    except RulesError as exc:
-        raise BadInput(str(exc)) from None
-
-
-Reader = Callable[[], Iterator[Any]]
-
-
-def _reader(opts: dict[str, Any], source: str, admin: _Admin) -> Reader:
-    from parity import inputs
-
-    if source == "from_shadow":
-        rows = admin.shadow_rows(opts["from_shadow"] or None, opts["shadow_limit"])
-        return lambda: inputs.from_shadow(rows)
-    path = opts[source]
-    name = Path(path).name
-    if source == "har":
-        text = _read_text(path)
-        return lambda: inputs.read_har(text, name)
-    parse = inputs.read_jsonl if source == "requests_file" else inputs.read_capture
-    _read_text(path, probe=True)
-
-    def lines() -> Iterator[Any]:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            yield from parse(fh, name)
-
-    return lines
-
-
-def _only(read: Reader, routes: tuple[str, ...]) -> Reader:
-    from parity.replay import template_matches
-
-    if not routes:
-        return read
-    return lambda: (r for r in read() if any(template_matches(t, r.path) for t in routes))
-
-
-def _read_text(path: str, probe: bool = False) -> str:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read(1 if probe else -1)
-    except OSError as exc:
-        raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise BadInput(f"{path} is not UTF-8 text ({exc.reason})") from None
-
-
-def _validate(read: Reader) -> int:
-    """Read the whole input once before sending anything; return the request count."""
-    from parity.inputs import InputError
-
-    try:
-        return sum(1 for _ in read())
-    except InputError as exc:
-        raise BadInput(str(exc)) from None
-
-
-class _Admin:
-    """The router's admin API, asked only when needed (upstream names, shadow rows)."""
-
-    def __init__(self, url: str | None, token: str | None) -> None:
-        self.url, self.token = url, token
-        self._client: Any = None
-
-    def client(self, why: str) -> Any:
-        from router.errors import RouterError
-        from strangler.cli.router_client import resolve
-
-        if self._client is None:
-            try:
-                self._client = resolve(self.url, self.token)
-            except (RouterError, ValueError) as exc:
-                raise BadInput(f"{why} needs the router's admin API: {exc}") from None
-        return self._client
-
-    def call(self, why: str, path: str) -> Any:
-        from router.errors import RouterError
-
-        try:
-            return self.client(why).call("GET", path)
-        except RouterError as exc:
-            raise BadInput(f"{why}: {exc}") from None
-
-    def base_url(self, side: str) -> str:
-        if "://" in side:
-            return side
-        upstreams = self.call(f"upstream name {side!r}", "/upstreams")["upstreams"]
-        for u in upstreams:
-            if u["name"] == side:
-                return str(u["urls"][0])
-        known = ", ".join(u["name"] for u in upstreams)
-        raise BadInput(f"no upstream named {side!r} (registered: {known}); or give a URL")
-
-    def shadow_rows(self, route: str | None, limit: int) -> list[dict[str, Any]]:
-        from urllib.parse import quote
-
-        query = f"?limit={limit}" + (f"&route={quote(route)}" if route else "")
-        rows: list[dict[str, Any]] = self.call("--from-shadow", "/shadow/comparisons" + query)[
-            "comparisons"
-        ]
-        if not rows:
-            raise BadInput(
-                "the router has no stored shadow comparisons"
-                + (f" for route {route!r}" if route else "")
-            )
-        return list(reversed(rows))  # oldest first, as they happened
-
-    def table(self) -> Any:
-        """The route table when the admin API answers, else None (group by path)."""
-        from router import codec
-        from router.errors import RouterError
-        from strangler.cli.router_client import resolve
-
-        try:
-            client = self._client or resolve(self.url, self.token)
-            return codec.table_from_dict(client.call("GET", "/table"))
-        except (RouterError, ValueError, OSError):
-            return None
 
 
 class _progress:
@@ -400,14 +257,14 @@ def export(**opts: Any) -> None:
     try:
         if source == "report_file":
             try:
-                report = json.loads(_read_text(opts["report_file"]))
+                report = json.loads(read_text(opts["report_file"]))
             except ValueError as exc:
                 raise BadInput(
                     f"{opts['report_file']} is not a verify JSON report ({exc})"
                 ) from None
             requests = from_report(report, route, tuple(opts["samples"]))
         else:
-            read = _reader(opts | {"from_shadow": None}, source, _Admin(None, None))
+            read = reader(opts | {"from_shadow": None}, source, Admin(None, None))
             requests = from_recording(read(), route, opts["limit"], opts["include_writes"])
         text = render(route, requests, Path(opts[source]).name)
     except ParityError as exc:
