@@ -16,15 +16,8 @@ from typing import Any
 
 from strangler.demo import Analyzed, Progress, Say, analyze_step
 from strangler.demo_handover import handover_step, handover_switches, nothing_lost
-from strangler.demo_route import (
-    ROUTES,
-    Routed,
-    promote_step,
-    rollback_step,
-    shadow_step,
-    store_url,
-    table_switches,
-)
+from strangler.demo_route import Routed, promote_step, rollback_step, shadow_step, table_switches
+from strangler.demo_router import ROUTES, store_url
 from strangler.demo_stack import Ports, Stack, check_ports, reset
 from strangler.demo_sync import Synced, sync_step
 
