@@ -3,9 +3,9 @@
 `setup` creates a publication for the chosen tables (optionally REPLICA IDENTITY FULL, for
 full before-images) and a logical replication slot; nothing is installed on the server.
 `next_batch` reads whole transactions from the slot (events are built at COMMIT, in commit
-order) and `ack` sends flush feedback so the server can free WAL; when idle, feedback
-follows the server's keepalive position (a heartbeat), so an idle captured database does
-not pin WAL. Positions are (commit LSN, index within the transaction).
+order, by cdc/pg_events.py) and `ack` sends flush feedback so the server can free WAL;
+when idle, feedback follows the server's keepalive position (a heartbeat), so an idle
+captured database does not pin WAL. Positions are (commit LSN, index within the transaction).
 `run` first takes the initial snapshot in the slot's exported snapshot (cdc/snapshot_pg.py);
 once streaming, `snapshot` requests reach the capture through the signal table and are
 read as incremental snapshots between watermarks (cdc/snapshot_incremental.py). The
@@ -17,24 +17,23 @@ from __future__ import annotations
 import json
 import select
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg2
 import psycopg2.extras
 from psycopg2 import sql
 
-from cdc import pgoutput, types
+from cdc import pgoutput
 from cdc.capture import CaptureBatch
 from cdc.errors import CdcError
-from cdc.event import ChangeEvent, Column, Source, row_changes
+from cdc.event import ChangeEvent, Column
 from cdc.pg_catalog import ORIGIN_TABLE
+from cdc.pg_events import PgEvents, PgTxn
 from cdc.pg_snapshot_requests import PgSnapshotRequests
-from cdc.position import Position
 from cdc.snapshot_incremental import HIGH, LOW, SIGNAL_TABLE, STATE_TABLE, IncrementalSnapshot
-from cdc.snapshot_pg import PgSnapshot, event_columns
+from cdc.snapshot_pg import PgSnapshot
 
-UNAVAILABLE = "__debezium_unavailable_value"
 HEARTBEAT = "strangler.heartbeat"
 HEARTBEAT_INTERVAL_S = 10.0
 
@@ -48,12 +47,6 @@ class PgBatch:
     last_change_id: int | None = None
     snapshot_state: str | None = None
     incremental_state: str | None = None
-
-
-@dataclass
-class _Txn:
-    begin: pgoutput.Begin
-    changes: list[Any] = field(default_factory=list)
 
 
 def _dsn(url: str) -> str:
@@ -71,7 +64,7 @@ def format_lsn(lsn: int) -> str:
     return f"{lsn >> 32:X}/{lsn & 0xFFFFFFFF:X}"
 
 
-class PgCapture(PgSnapshotRequests):
+class PgCapture(PgSnapshotRequests, PgEvents):
     """Capture changes of chosen tables of one PostgreSQL database through a slot."""
 
     # Events always carry txId and the commit LSN, and a batch holds whole transactions,
@@ -100,8 +93,8 @@ class PgCapture(PgSnapshotRequests):
         self._flushed = 0
         self._heartbeat_seen = 0
         self._last_heartbeat = time.monotonic()
-        self._open: _Txn | None = None
-        self._ready: list[tuple[pgoutput.Commit, _Txn]] = []
+        self._open: PgTxn | None = None
+        self._ready: list[tuple[pgoutput.Commit, PgTxn]] = []
         self._ready_changes = 0
         self._columns: dict[int, tuple[pgoutput.Relation, tuple[Column, ...]]] = {}
         self._incremental: IncrementalSnapshot | None = None
@@ -259,7 +252,7 @@ class PgCapture(PgSnapshotRequests):
             if item.name == SIGNAL_TABLE:
                 self._signal_relid = item.relid
         elif isinstance(item, pgoutput.Begin):
-            self._open = _Txn(item)
+            self._open = PgTxn(item)
         elif isinstance(item, pgoutput.Commit) and self._open is not None:
             if self._signals:
                 for signal_id, tables in self._signals:
@@ -283,63 +276,6 @@ class PgCapture(PgSnapshotRequests):
                     self._open.changes.append((self._relations[relid], item))
             else:
                 self._open.changes.append((self._relations[item.relid], item))
-
-    def _events(
-        self, rel: pgoutput.Relation, change: Any, txn: _Txn, commit: pgoutput.Commit, index: int
-    ) -> list[ChangeEvent]:
-        position = Position(commit.commit_lsn, index)
-        source = Source(
-            name=self.prefix, db=self.db_name, schema=rel.schema, table=rel.name,
-            ts_ms=commit.commit_ts_ms, tx_id=txn.begin.xid, lsn=commit.commit_lsn,
-            sequence=f'["{commit.commit_lsn}","{index}"]',  # JSON of [str(lsn), str(index)]
-        )  # fmt: skip
-        columns = self._event_columns(rel)
-        now = int(time.time() * 1000)
-        if isinstance(change, pgoutput.Truncate):
-            return [ChangeEvent(op="t", source=source, ts_ms=now, position=position)]
-        key = self._primary_key(rel)
-        before = self._image(rel, change.old, key_only=change.old_is_key_only)
-        after = self._image(rel, change.new)
-        if change.op == "u" and before is None and after is not None:
-            before = None  # REPLICA IDENTITY DEFAULT and the key did not change
-        return row_changes(
-            op=change.op, source=source, ts_ms=now, key_columns=key, before=before,
-            after=after, position=position, columns=columns,
-        )  # fmt: skip
-
-    def _event_columns(self, rel: pgoutput.Relation) -> tuple[Column, ...]:
-        cached = self._columns.get(rel.relid)
-        if cached is not None and cached[0] is rel:
-            return cached[1]
-        columns = event_columns(rel.columns)
-        self._columns[rel.relid] = (rel, columns)
-        return columns
-
-    def _image(
-        self, rel: pgoutput.Relation, values: Any, *, key_only: bool = False
-    ) -> dict[str, Any] | None:
-        if values is None:
-            return None
-        row: dict[str, Any] = {}
-        for column, text in zip(rel.columns, values, strict=True):
-            if key_only and not column.key:
-                # REPLICA IDENTITY DEFAULT: only the key is known; like Debezium, a required
-                # (NOT NULL) column gets its type's empty value, an optional one null.
-                row[column.name] = self._placeholder(rel, column)
-                continue
-            kind = column.kind
-            if text is None or (kind == "text" and type(text) is str):  # the common cases
-                row[column.name] = text
-                continue
-            if kind == "int" and type(text) is str:
-                row[column.name] = int(text)
-                continue
-            value = pgoutput.to_python(column, text)
-            if value is pgoutput.UNCHANGED_TOAST:
-                row[column.name] = UNAVAILABLE
-            else:
-                row[column.name] = types.encode(column.kind, value, column.scale)
-        return row
 
     def ack(self, batch: CaptureBatch) -> None:
         """Tell the server everything up to the batch is durably published (frees WAL)."""
