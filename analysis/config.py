@@ -7,7 +7,7 @@ from typing import Any
 
 import strangler_settings as settings
 from analysis.sources.pg_log import DEFAULT_PREFIX
-from analysis.verdict import ONE_CONTEXT_SHARE
+from analysis.verdict import ONE_CONTEXT_COVERAGE, ONE_CONTEXT_SHARE
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,8 @@ class AnalyzeSettings:
     resolution: float | None = None
     # share of write transactions spanning contexts above which the verdict is one context
     one_context_share: float = ONE_CONTEXT_SHARE
+    # mean share of the tables each command touches from which the verdict is one context
+    one_context_coverage: float = ONE_CONTEXT_COVERAGE
     max_examples: int = 5  # example statements kept per finding
     jobs: int = 0  # processes reading a large PostgreSQL log; 0: one per CPU core
     # the server's log_line_prefix, to read a PostgreSQL stderr log
@@ -33,6 +35,10 @@ class AnalyzeSettings:
         if not 0 < self.one_context_share <= 1:
             raise ValueError(
                 f"[analyze] one_context_share must be in (0, 1], got {self.one_context_share}"
+            )
+        if not 0 < self.one_context_coverage <= 1:
+            raise ValueError(
+                f"[analyze] one_context_coverage must be in (0, 1], got {self.one_context_coverage}"
             )
         if self.jobs < 0:
             raise ValueError(f"[analyze] jobs must be >= 0 (0: every core), got {self.jobs}")

@@ -18,7 +18,7 @@ from analysis.ownership import (
     place_reference_data,
     settle_by_writers,
 )
-from analysis.verdict import Verdict, judge
+from analysis.verdict import ONE_CONTEXT_COVERAGE, Verdict, judge
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ def decompose(
     seed: int,
     one_context_share: float,
     weights: GraphWeights | None = None,
+    one_context_coverage: float = ONE_CONTEXT_COVERAGE,
 ) -> Decomposition:
     """Cluster the tables, settle ownership, name the contexts and judge the split.
 
@@ -56,7 +57,7 @@ def decompose(
     if overrides.contexts is None:  # a context count asked for is kept
         groups = merge_idle(model, graph, detach_independent(model, groups))
     split = assign(model, graph, groups, overrides)
-    verdict = judge(model, split.table_context, one_context_share)
+    verdict = judge(model, split.table_context, one_context_share, one_context_coverage)
     if verdict.kind == "one-context" and overrides.contexts is None and len(groups) > 1:
         split = assign(model, graph, [frozenset(model.tables)], overrides)
     return Decomposition(graph, split, verdict)

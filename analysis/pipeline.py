@@ -48,6 +48,7 @@ class Inputs:
     seed: int = _DEFAULTS.seed
     resolution: float | None = _DEFAULTS.resolution  # None: the mode's default
     one_context_share: float = _DEFAULTS.one_context_share
+    one_context_coverage: float = _DEFAULTS.one_context_coverage
     max_examples: int = _DEFAULTS.max_examples
     jobs: int = _DEFAULTS.jobs  # 0: one per CPU core
 
@@ -142,6 +143,7 @@ def _run(inputs: Inputs, first: PgLogReading | None, progress: ProgressFactory |
         resolution=inputs.resolution,
         seed=inputs.seed,
         one_context_share=inputs.one_context_share,
+        one_context_coverage=inputs.one_context_coverage,
     )
     graph, split, verdict = found.graph, found.split, found.verdict
     metrics = compute(model, graph, split.table_context, split.endpoint_context, reference)

@@ -31,6 +31,8 @@ def build_report(analysis: Analysis) -> dict[str, Any]:
             "spanning_write_share": _rounded(analysis.verdict.spanning_write_share),
             "best_split_contexts": analysis.verdict.best_split_contexts,
             "threshold": analysis.verdict.threshold,
+            "command_coverage": _rounded(analysis.verdict.command_coverage),
+            "coverage_threshold": analysis.verdict.coverage_threshold,
             "reason": analysis.verdict.reason,
         },
         "cross_cutting": [

@@ -113,7 +113,14 @@ Examples:
     type=float,
     default=None,
     help="Say 'one context' when this share of write transactions would span contexts "
-    "under the best split [default: 0.45].",
+    "under the best split [default: 0.67].",
+)
+@click.option(
+    "--one-context-coverage",
+    type=float,
+    default=None,
+    help="Say 'one context' when the commands (endpoints that write) touch this share of "
+    "the tables on average [default: 0.5].",
 )
 @click.option(
     "--out",
@@ -137,6 +144,7 @@ def analyze(as_json: bool, out: Path, **options: Any) -> None:
             seed=options["seed"],
             resolution=options["resolution"],
             one_context_share=options["one_context_share"],
+            one_context_coverage=options["one_context_coverage"],
             jobs=options["jobs"],
             pg_log_prefix=options["pg_log_prefix"],
             pg_attribute_by=options["pg_attribute_by"],
@@ -156,6 +164,7 @@ def analyze(as_json: bool, out: Path, **options: Any) -> None:
             seed=settings.seed,
             resolution=settings.resolution,
             one_context_share=settings.one_context_share,
+            one_context_coverage=settings.one_context_coverage,
             jobs=settings.jobs,
             max_examples=settings.max_examples,
         )

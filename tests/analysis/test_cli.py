@@ -192,10 +192,32 @@ def test_a_tightly_coupled_workload_gets_a_one_context_verdict(tmp_path):
     assert "## Verdict: one context" in (out / "report.md").read_text()
 
 
+def test_commands_touching_most_tables_get_a_one_context_verdict_with_the_coverage(tmp_path):
+    # SmallBank: few write transactions span its tables under the best split (22 %), but
+    # every command touches most of them; lowering the coverage threshold is an option
+    from tests.analysis.corpus.generate import materialise
+
+    bank = materialise("smallbank", tmp_path)
+    args = ("--schema", str(bank.schema), "--pg-log", str(bank.workload))
+    result = _run(*args, "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    verdict = json.loads((tmp_path / "out" / "report.json").read_text())["verdict"]
+    assert verdict["kind"] == "one-context"
+    assert verdict["spanning_write_share"] < verdict["threshold"] == 0.67
+    assert verdict["command_coverage"] >= verdict["coverage_threshold"] == 0.5
+    assert "tables on average (threshold 50 %)" in verdict["reason"]
+    assert "write transactions" in verdict["reason"]
+    result = _run(*args, "--one-context-coverage", "1", "--out", str(tmp_path / "strict"))
+    assert result.exit_code == 0, result.output
+    verdict = json.loads((tmp_path / "strict" / "report.json").read_text())["verdict"]
+    assert verdict["kind"] == "split" and verdict["coverage_threshold"] == 1.0
+
+
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [
         ("--one-context-share", "2", "one_context_share must be in (0, 1], got 2.0"),
+        ("--one-context-coverage", "0", "one_context_coverage must be in (0, 1], got 0.0"),
         ("--jobs", "-1", "jobs must be >= 0"),
     ],
 )

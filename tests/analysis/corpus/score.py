@@ -67,12 +67,17 @@ def inputs_for(made: Materialised, schema_only: bool = False, **options: Any) ->
 
 
 def rescore(
-    made: Materialised, analysis: Analysis, resolution: float, share: float, **weights: float
+    made: Materialised,
+    analysis: Analysis,
+    resolution: float,
+    share: float,
+    coverage: float,
+    **weights: float,
 ) -> float:
     """Pairwise F1 of the split the analyzer makes from an already parsed workload with
     other parameters (leave-one-out: no re-parsing for every grid point)."""
     found = decompose(
-        analysis.model, analysis.overrides, resolution, 42, share, GraphWeights(**weights)
+        analysis.model, analysis.overrides, resolution, 42, share, GraphWeights(**weights), coverage
     )
     return pairwise_f1(found.split.table_context, made.spec.truth_map())
 
