@@ -15,11 +15,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from operator import call, itemgetter
 from pathlib import Path
+from sys import intern
 from typing import Any, cast
 
 from analysis.errors import AnalysisError
-from analysis.fingerprint import fingerprint, fingerprint_many
+
+# the keyed reader finds numbers and the tokenizer's markers exactly as fingerprints do
+from analysis.fingerprint import _MARKERS, _NUMBER_ASCII, _ZEROS, fingerprint, fingerprint_many
 from analysis.workload import CACHE_LIMIT, WorkloadBuilder
 
 DEFAULT_PREFIX = "%m [%p] %a "
@@ -227,6 +231,16 @@ _NO_UNIT = "[no application name]"
 # str.splitlines() also ends lines at these: a block holding one is read line by line
 _OTHER_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
 _WIDE_BREAKS = ("\x85", "\u2028", "\u2029")
+# The keyed reader (_Reader.keyed): a block with more than 1 line in 8 of a new key is read
+# by `bulk`'s other passes; the skeletons and keys it remembers are bounded.
+_NEW_KEYS_SHARE = 8
+_SKELETON_LIMIT = _KEY_LIMIT = 20_000
+_KEYED_TRIES = 3  # blocks it may decline (by their kind, not their variety) before it stops
+# what picks the digits of a key without any (""), of a line without a statement, of a
+# statement fingerprinted alone: three getters told apart by identity
+_NOTHING, _SKIP, _ALONE = (itemgetter(slice(0, 0)) for _ in range(3))
+_PREFIXED = re.compile(r"[EeNnXxBb]'")  # a prefixed string (E'a\n'): for the tokenizer
+_SLOW = "\x00"  # the skeleton key of a statement line fingerprinted on its own
 
 
 class _Reader:
@@ -247,6 +261,11 @@ class _Reader:
         self.number = 0  # lines read before the current block
         self.cache: dict[str, str] = {}
         self.use_cache, self.hits = True, 0
+        # the keyed reader: skeleton -> what picks its key's digits (_Reader._digits_of),
+        # key -> (unit, fingerprint) (None: a line without a statement)
+        self.digits: dict[str, Callable[[str], object]] = {}
+        self.keys: dict[tuple[str, object], tuple[str, str] | None] = {}
+        self.keyed_tries = _KEYED_TRIES if literal and not _has_digit(literal) else 0
 
     def bulk(self, text: str) -> bool:
         """Read a block whose every line is a one-line LOG message in a few passes over the
@@ -262,9 +281,12 @@ class _Reader:
             return False
         if "\t" in text and (text.startswith("\t") or "\n\t" in text):
             return False
-        for mark in _OTHER_BREAKS if text.isascii() else _OTHER_BREAKS + _WIDE_BREAKS:
+        ascii = text.isascii()
+        for mark in _OTHER_BREAKS if ascii else _OTHER_BREAKS + _WIDE_BREAKS:
             if mark in text:
                 return False
+        if ascii and self.keyed_tries and self.keyed(text):
+            return True
         # every statement line becomes "head\0sql"; a line is the text between newlines
         lines = text.replace(" LOG:  statement: ", "\x00").split("\n")
         if not lines[-1]:
@@ -299,6 +321,158 @@ class _Reader:
         part.statements += len(statements)
         self.number += len(lines)
         return True
+
+    def keyed(self, text: str) -> bool:
+        """Read an ASCII block (checked by `bulk`) by line keys; False (nothing read) when
+        a line of it needs `bulk`'s other passes or `lines`.
+
+        A line's skeleton is the line with its strings' contents removed (their quotes
+        kept) and every digit made 0. Lines of one skeleton have every character but digits
+        and string contents at the same places, so `lines` reads them alike: the same kind
+        of message, the attribution field at the same place, and statements whose
+        fingerprints differ only by the digits of names, as in
+        fingerprint._numbers_by_skeleton (when no marker of the tokenizer, _MARKERS or a
+        prefixed string, lies outside their strings). A line's key is its skeleton and
+        those digits and the attribution field's: one fingerprint per key, made from the
+        first line with it, instead of one per line. Statements with markers are
+        fingerprinted one by one. A head holding a quote, a line without ` LOG:  `, a line
+        with an odd number of quotes, or a statement in another form (`execute`,
+        `duration: ... statement:`) sends the block elsewhere.
+        """
+        newlines = text.count("\n")
+        if "'" in text:
+            pieces = text.split("'")
+            pieces[1::2] = [""] * (len(pieces) // 2)
+            bare = "'".join(pieces)
+            del pieces
+        else:
+            bare = text
+        lines = bare.split("\n")
+        if len(lines) != newlines + 1:
+            return self._declined()  # a line with an odd number of quotes
+        # interned: equal skeletons are then one object, which dicts compare at once
+        skeletons = list(map(intern, bare.translate(_ZEROS).split("\n")))
+        del bare
+        if not lines[-1]:  # the empty text after the last newline
+            skeletons.pop()
+            lines.pop()
+        count = len(lines)
+        digits = self.digits
+        distinct = set(skeletons)
+        new = distinct.difference(digits)
+        if len(new) * _NEW_KEYS_SHARE > count:
+            return False  # too varied for keys (often the first lines of a range)
+        if new and len(digits) + len(new) > _SKELETON_LIMIT:
+            digits.clear()
+            self.keys.clear()
+            new = distinct
+        for skeleton in new:
+            getter = self._digits_of(skeleton)
+            if getter is None:
+                return self._declined()
+            digits[skeleton] = getter
+        get = digits.__getitem__
+        raw: list[str] = []
+        keys: list[tuple[str, object]] = []
+        alone: dict[object, tuple[str, str]] = {}  # line index -> (unit, fingerprint)
+        slow = {skeleton for skeleton in distinct if digits[skeleton] is _ALONE}
+        if slow:  # statements with markers: keyed by their line, fingerprinted one by one
+            raw = text.split("\n")
+            keys = list(zip(skeletons, map(call, map(get, skeletons), lines), strict=True))
+            indexes = [i for i, skeleton in enumerate(skeletons) if skeleton in slow]
+            for i in indexes:
+                keys[i] = (_SLOW, i)
+            found_fps = fingerprint_many([_sql(raw[i]) for i in indexes])
+            units = [self._unit(raw[i]) for i in indexes]
+            alone = dict(zip(indexes, zip(units, found_fps, strict=True), strict=True))
+            counted = Counter(keys)
+        else:
+            keyed = zip(skeletons, map(call, map(get, skeletons), lines), strict=True)
+            counted = Counter(keyed)
+        known = self.keys
+        missing = [key for key in counted if key[0] is not _SLOW and key not in known]
+        if len(missing) * _NEW_KEYS_SHARE > count:
+            return False
+        first: dict[tuple[str, object], int] = {}  # key -> its first line (when needed)
+        if missing or alone:
+            if len(known) + len(missing) > _KEY_LIMIT:
+                known.clear()
+                missing = [key for key in counted if key[0] is not _SLOW]
+            raw = raw or text.split("\n")
+            if keys:
+                first = dict(zip(reversed(keys), range(count - 1, -1, -1), strict=True))
+            else:  # the lines of the skeletons of new keys only
+                wanted = {key[0] for key in missing}
+                for i in [i for i, skeleton in enumerate(skeletons) if skeleton in wanted]:
+                    skeleton = skeletons[i]
+                    first.setdefault((skeleton, digits[skeleton](lines[i])), i)
+            for key in missing:
+                line = raw[first[key]]
+                skip = digits[key[0]] is _SKIP
+                known[key] = None if skip else (self._unit(line), fingerprint(_sql(line)))
+        part = self.part
+        counts, samples, sources = part.counts, part.samples, part.sources
+        statements = 0
+        # in the order of each key's first line: counts and samples are made in the order
+        # `lines` makes them (the first line of each new shape is that of one of its keys)
+        for key, many in counted.items():
+            found = alone[key[1]] if key[0] is _SLOW else known[key]
+            if found is None:
+                continue
+            counts[found] += many
+            statements += many
+            fp = found[1]
+            if fp not in samples:
+                at = first[key]
+                samples[fp] = _sql(raw[at])
+                sources[fp] = _where(self.path, self.start, self.number + at + 1)
+        part.statements += statements
+        self.number += count
+        self.keyed_tries = _KEYED_TRIES
+        return True
+
+    def _declined(self) -> bool:
+        """A block `keyed` cannot read (by its kind of lines): after a few in a row, it
+        stops trying."""
+        self.keyed_tries -= 1
+        return False
+
+    def _digits_of(self, skeleton: str) -> Callable[[str], object] | None:
+        """What picks a key's digits from a line of `skeleton` (with strings' contents
+        removed): those of the attribution field and of names in the statement; _SKIP for a
+        line `lines` skips, _ALONE for a statement fingerprinted alone; None: `keyed`
+        cannot read such a line."""
+        at = skeleton.find(" LOG:  ")
+        if at < 0 or "'" in skeleton[:at]:
+            return None
+        message = skeleton[at + 7 :]
+        if not message.startswith("statement: "):
+            if not message.startswith(("execute ", "duration: ")):
+                return _SKIP  # a connection, a checkpoint...: no statement in any form
+            return _SKIP if "'" not in message and _statement_of(message) is None else None
+        literal = self.literal
+        begin = skeleton.rfind(literal, 0, at)
+        if begin < 0:
+            return None
+        sql = message[11:]
+        if _PREFIXED.search(sql) or any(marker in sql for marker in _MARKERS):
+            return _ALONE
+        places = [i for i in range(begin + len(literal), at) if skeleton[i] == "0"]
+        offset, end = at + 18, 0
+        for number in [*_NUMBER_ASCII.finditer(sql), None]:
+            stop = number.start() if number is not None else len(sql)
+            place = sql.find("0", end, stop)
+            while place >= 0:
+                places.append(offset + place)
+                place = sql.find("0", place + 1, stop)
+            if number is not None:
+                end = number.end()
+        return itemgetter(*places) if places else _NOTHING
+
+    def _unit(self, line: str) -> str:
+        """The attribution field of a statement line of a block `keyed` reads."""
+        at = line.find(" LOG:  ")
+        return line[line.rfind(self.literal, 0, at) + len(self.literal) : at].strip() or _NO_UNIT
 
     def lines(self, lines: list[str]) -> None:
         """Read a block line by line (continuations, other messages, malformed lines)."""
@@ -383,6 +557,15 @@ def _cut(block: bytes) -> int:
     while cut > 0 and block[cut] == 9:  # a tab: the line continues a statement
         cut = block.rfind(b"\n", 0, cut - 1) + 1
     return cut
+
+
+def _sql(line: str) -> str:
+    """The statement of a `statement: ` line of a block `_Reader.keyed` reads."""
+    return line[line.find(" LOG:  ") + 18 :]
+
+
+def _has_digit(text: str) -> bool:
+    return any(c.isdigit() for c in text)
 
 
 def _where(path: str, start: int, number: int) -> str:
