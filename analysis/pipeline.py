@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from analysis.config import AnalyzeSettings
 from analysis.errors import AnalysisError
-from analysis.model import ExtractionStep, Finding, Schema, Workload
+from analysis.model import ExtractionStep, Finding, Schema, Shape, Workload
 from analysis.overrides import Overrides
 from analysis.sources.pg_log import PgLogReading
 
@@ -82,8 +83,9 @@ def run(inputs: Inputs, progress: ProgressFactory | None = None) -> Analysis:
             "--pg-log or --pg-stat-statements"
         )
     # The first PostgreSQL log is read by other processes started first: they read while
-    # this one imports the parser and the graph library (a third of a second) and reads
-    # the other inputs. Further logs start in turn (not all at once: memory).
+    # this one imports the parser and the graph library (a third of a second), reads the
+    # other inputs, then parses the shapes they announce (their first block's) while they
+    # read on. Further logs start in turn (not all at once: memory).
     first = _start_pg_log(inputs, inputs.pg_logs[0]) if inputs.pg_logs else None
     try:
         return _run(inputs, first, progress)
@@ -112,14 +114,11 @@ def _run(inputs: Inputs, first: PgLogReading | None, progress: ProgressFactory |
     reference = read_reference(inputs.reference) if inputs.reference else None
     schema = _read_schema(inputs, dialect)
     builder = WorkloadBuilder(max_examples=inputs.max_examples)
-    _read_workload_sources(inputs, dialect, builder, first, progress)
-    if inputs.dialect is None and builder.dialects:
-        # The attribution log says which database produced it: parse in that dialect.
-        declared = builder.dialects.most_common(1)[0][0]
-        dialect = _LOG_DIALECTS.get(str(declared).lower(), dialect)
+    early = _read_workload_sources(inputs, dialect, builder, first, progress)
+    dialect = _workload_dialect(inputs, dialect, builder)
     shapes = len(builder.samples)
     tick = progress("parsing statement shapes", shapes) if progress and shapes > 2000 else None
-    workload = builder.build(dialect, tick)
+    workload = builder.build(dialect, tick, early.shapes if early.dialect == dialect else None)
     if inputs.has_workload() and not workload.observations and not schema.tables:
         raise AnalysisError(
             f"no statement could be parsed ({workload.unparsed_count} unparsed; first: "
@@ -184,13 +183,39 @@ def _read_schema(inputs: Inputs, dialect: str | None) -> Schema:
     )
 
 
+def _workload_dialect(inputs: Inputs, dialect: str | None, builder: WorkloadBuilder) -> str | None:
+    """The dialect to parse the shapes in: the attribution logs' own, if they say it."""
+    if inputs.dialect is None and builder.dialects:
+        # The attribution log says which database produced it: parse in that dialect.
+        declared = builder.dialects.most_common(1)[0][0]
+        return _LOG_DIALECTS.get(str(declared).lower(), dialect)
+    return dialect
+
+
+class _EarlyShapes:
+    """Shapes parsed while a PostgreSQL log's reading processes still read (from the
+    fingerprints they announce), instead of after: WorkloadBuilder.build takes them."""
+
+    def __init__(self, dialect: str | None) -> None:
+        from analysis.statements import ShapeError, describe
+
+        self.dialect, self.describe, self.error = dialect, describe, ShapeError
+        self.shapes: dict[str, Shape] = {}
+
+    def __call__(self, fp: str) -> None:
+        # one that fails is parsed again by build, which then tries the statement as sent
+        with suppress(self.error):
+            self.shapes[fp] = self.describe(fp, self.dialect, fingerprint=fp)
+
+
 def _read_workload_sources(
     inputs: Inputs,
     dialect: str | None,
     builder: WorkloadBuilder,
     first_pg_log: PgLogReading | None,
     progress: ProgressFactory | None,
-) -> None:
+) -> _EarlyShapes:
+    """Read every workload input into `builder`; return the shapes parsed meanwhile."""
     from analysis.sources.attribution_log import read_attribution_log
     from analysis.sources.pg_stat import read_pg_stat_statements
     from analysis.sources.sql_dir import read_sql_dir
@@ -201,11 +226,13 @@ def _read_workload_sources(
         read_attribution_log(log, builder, tick)
     for folder in inputs.sql_dirs:
         read_sql_dir(folder, builder, dialect)
+    early = _EarlyShapes(_workload_dialect(inputs, dialect, builder))
     for number, pg_log in enumerate(inputs.pg_logs):
         reading = first_pg_log if number == 0 and first_pg_log else _start_pg_log(inputs, pg_log)
-        reading.finish(builder)
+        reading.finish(builder, early)
     for export in inputs.pg_stat_statements:
         read_pg_stat_statements(export, builder)
+    return early
 
 
 def _summary(inputs: Inputs, dialect: str | None) -> dict[str, object]:

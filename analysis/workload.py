@@ -64,15 +64,23 @@ class WorkloadBuilder:
         if len(self.malformed_examples) < self.max_examples:
             self.malformed_examples.append(f"{where}: {reason}")
 
-    def build(self, dialect: str | None, progress: Progress | None = None) -> Workload:
-        """Parse every distinct shape once and return the finished workload."""
+    def build(
+        self,
+        dialect: str | None,
+        progress: Progress | None = None,
+        parsed: dict[str, Shape] | None = None,
+    ) -> Workload:
+        """Parse every distinct shape once and return the finished workload (`parsed`:
+        shapes already parsed from their fingerprint in `dialect`, while reading)."""
         from analysis.statements import ShapeError  # sqlglot: imported once it is needed
 
         shapes: dict[str, Shape] = {}
         failures: dict[str, str] = {}
+        early = parsed or {}
         for done, fp in enumerate(self.samples, 1):
             try:
-                shapes[fp] = _parse(fp, self.samples[fp], dialect)
+                shape = early.get(fp)
+                shapes[fp] = shape if shape is not None else _parse(fp, self.samples[fp], dialect)
             except ShapeError as exc:
                 failures[fp] = str(exc)
             if progress is not None and done % 500 == 0:

@@ -13,12 +13,12 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from operator import call, itemgetter
 from pathlib import Path
 from sys import intern
-from typing import Any, cast
+from typing import cast
 
 from analysis.errors import AnalysisError
 
@@ -90,8 +90,12 @@ class PgLogReading:
                 sender.close()
                 self.children.append((child, receiver))
 
-    def finish(self, builder: WorkloadBuilder) -> int:
-        """Add every logged statement to `builder`; return how many were read."""
+    def finish(self, builder: WorkloadBuilder, early: Callable[[str], object] | None = None) -> int:
+        """Add every logged statement to `builder`; return how many were read.
+
+        While reading processes still read, `early` is called with the fingerprint of each
+        shape they have found so far (their first block's), one at a time (the pipeline
+        parses them meanwhile, not after the reading)."""
         path = self.path
         if not path.is_file():
             raise AnalysisError(f"--pg-log {path}: no such file")
@@ -100,7 +104,7 @@ class PgLogReading:
         prefix_pattern(self.prefix, self.key)  # a prefix without the field: a clear error
         try:
             if self.children:
-                parts = [self._result(child, receiver) for child, receiver in self.children]
+                parts = self._results(early)
             else:
                 parts = [_scan(str(path), self.prefix, self.key, *r) for r in self.ranges]
         finally:
@@ -118,7 +122,29 @@ class PgLogReading:
             )
         return count
 
-    def _result(self, child: BaseProcess, receiver: Connection) -> _Part:
+    def _results(self, early: Callable[[str], object] | None) -> list[_Part]:
+        """What every reading process found, in the order of their ranges; meanwhile,
+        `early` on each new fingerprint they announced, while any of them still reads."""
+        waiting = {receiver: child for child, receiver in self.children}
+        found: dict[Connection, _Part] = {}
+        queue: list[str] = []
+        announced: set[str] = set()
+        while waiting:
+            pending = bool(queue) and early is not None
+            ready = cast(list[Connection], wait(list(waiting), timeout=0 if pending else None))
+            for receiver in ready:
+                message = self._receive(waiting[receiver], receiver)
+                if isinstance(message, _Part):
+                    found[receiver] = message
+                    del waiting[receiver]
+                else:  # the shapes of its first block
+                    queue.extend(fp for fp in message if fp not in announced)
+                    announced.update(message)
+            if pending and waiting and early is not None:
+                early(queue.pop(0))  # one at a time: then the pipes again
+        return [found[receiver] for _, receiver in self.children]
+
+    def _receive(self, child: BaseProcess, receiver: Connection) -> _Part | list[str]:
         try:
             found = receiver.recv()
         except EOFError:  # it died without sending anything (killed, out of memory)
@@ -129,7 +155,7 @@ class PgLogReading:
             ) from None
         if isinstance(found, BaseException):
             raise found
-        return cast(_Part, found)
+        return cast(_Part | list[str], found)
 
     def cancel(self) -> None:
         """Stop the reading processes, if any are left (finished, or not wanted)."""
@@ -141,16 +167,17 @@ class PgLogReading:
         self.children = []
 
 
-def _read_range(sender: Connection, *args: Any) -> None:
-    """In a reading process: scan one byte range, send the counts (or the error) back."""
+def _read_range(sender: Connection, path: str, prefix: str, key: str, start: int, end: int) -> None:
+    """In a reading process: scan one byte range, send the counts (or the error) back;
+    before them, the fingerprints of the shapes its first block holds."""
     try:
-        found: object = _scan(*args)
+        found: object = _scan(path, prefix, key, start, end, sender.send)
     except Exception as exc:  # raised by the parent's finish
         found = exc
     try:
         sender.send(found)
     except Exception as exc:  # an error that does not pickle: its text then
-        sender.send(AnalysisError(f"--pg-log {args[0]}: {type(exc).__name__}: {found}"))
+        sender.send(AnalysisError(f"--pg-log {path}: {type(exc).__name__}: {found}"))
     sender.close()
 
 
@@ -214,14 +241,26 @@ def _chunks(path: Path, size: int, jobs: int) -> list[tuple[int, int]]:
     return list(zip(starts, [*starts[1:], size], strict=True))
 
 
-def _scan(path: str, prefix: str, key: str, start: int, end: int) -> _Part:
-    """Fingerprint and count every statement in bytes [start, end) of a stderr log."""
+def _scan(
+    path: str,
+    prefix: str,
+    key: str,
+    start: int,
+    end: int,
+    announce: Callable[[list[str]], object] | None = None,
+) -> _Part:
+    """Fingerprint and count every statement in bytes [start, end) of a stderr log; after
+    the first block with statements, `announce` the fingerprints found so far."""
     pattern = prefix_pattern(prefix, key)
     literal = _field_literal(prefix, key)
     reader = _Reader(path, start, pattern, _unit_reader(prefix, key, pattern), literal)
+    samples = reader.part.samples
     for text in _blocks(path, start, end):
         if not reader.bulk(text):
             reader.lines(text.splitlines())
+        if announce is not None and samples:
+            announce(list(samples))
+            announce = None
     return reader.part
 
 
@@ -239,7 +278,8 @@ _KEYED_TRIES = 3  # blocks it may decline (by their kind, not their variety) bef
 # what picks the digits of a key without any (""), of a line without a statement, of a
 # statement fingerprinted alone: three getters told apart by identity
 _NOTHING, _SKIP, _ALONE = (itemgetter(slice(0, 0)) for _ in range(3))
-_PREFIXED = re.compile(r"[EeNnXxBb]'")  # a prefixed string (E'a\n'): for the tokenizer
+# what sends a statement to the tokenizer: fingerprint._MARKERS or a prefixed string (E'a')
+_TOKENIZER = re.compile("|".join([*map(re.escape, _MARKERS), "[EeNnXxBb]'"]))
 _SLOW = "\x00"  # the skeleton key of a statement line fingerprinted on its own
 
 
@@ -399,10 +439,18 @@ class _Reader:
                 known.clear()
                 missing = [key for key in counted if key[0] is not _SLOW]
             raw = raw or text.split("\n")
+            backwards = range(count - 1, -1, -1)
             if keys:
-                first = dict(zip(reversed(keys), range(count - 1, -1, -1), strict=True))
-            else:  # the lines of the skeletons of new keys only
-                wanted = {key[0] for key in missing}
+                first = dict(zip(reversed(keys), backwards, strict=True))
+            else:  # a new key's first line: mostly its skeleton's first line
+                starts = dict(zip(reversed(skeletons), backwards, strict=True))
+                wanted = set()
+                for key in missing:
+                    i = starts[key[0]]
+                    if digits[key[0]](lines[i]) == key[1]:
+                        first[key] = i
+                    else:  # a skeleton with several keys: its lines, one by one
+                        wanted.add(key[0])
                 for i in [i for i, skeleton in enumerate(skeletons) if skeleton in wanted]:
                     skeleton = skeletons[i]
                     first.setdefault((skeleton, digits[skeleton](lines[i])), i)
@@ -455,7 +503,7 @@ class _Reader:
         if begin < 0:
             return None
         sql = message[11:]
-        if _PREFIXED.search(sql) or any(marker in sql for marker in _MARKERS):
+        if _TOKENIZER.search(sql):
             return _ALONE
         places = [i for i in range(begin + len(literal), at) if skeleton[i] == "0"]
         offset, end = at + 18, 0

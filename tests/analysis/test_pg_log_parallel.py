@@ -368,6 +368,65 @@ def test_a_reading_started_in_processes_can_be_cancelled_at_once(tmp_path, monke
     assert finished.children == []
 
 
+def _held_after_the_first_block(monkeypatch, event) -> None:
+    """Reading processes wait after their first block until `event` is set (by the
+    parent's early parsing): the parent then surely parses while they read."""
+    blocks = pg_log._blocks
+
+    def held(path, start, end):
+        for number, text in enumerate(blocks(path, start, end)):
+            if number == 1:
+                event.wait(60)
+            yield text
+
+    monkeypatch.setattr(pg_log, "_blocks", held)
+    monkeypatch.setattr(pg_log, "_BLOCK", 2048)
+    monkeypatch.setattr(pg_log, "PARALLEL_MIN_BYTES", 1)
+
+
+def test_finish_hands_out_the_shapes_found_while_the_processes_still_read(tmp_path, monkeypatch):
+    import multiprocessing
+
+    log = tmp_path / "postgresql.log"
+    _log(log, 400)
+    parsed = multiprocessing.get_context("fork").Event()
+    _held_after_the_first_block(monkeypatch, parsed)
+    early: list[str] = []
+
+    def parse(fp: str) -> None:
+        early.append(fp)
+        parsed.set()
+
+    builder = WorkloadBuilder()
+    assert PgLogReading(log, "%m [%p] %a ", "a", 2).finish(builder, parse) == 400
+    assert early and len(early) == len(set(early)) and set(early) <= set(builder.samples)
+
+
+def test_shapes_parsed_while_reading_make_the_same_workload(tmp_path, monkeypatch):
+    import multiprocessing
+
+    from analysis import statements
+    from analysis.pipeline import Inputs, run
+
+    log = tmp_path / "postgresql.log"
+    _log(log, 400)
+    alone = run(Inputs(pg_logs=(log,), jobs=1)).workload
+    parsed = multiprocessing.get_context("fork").Event()
+    _held_after_the_first_block(monkeypatch, parsed)
+    described: list[str] = []
+    real = statements.describe
+
+    def counted(sql, dialect=None, fingerprint=None):
+        described.append(sql)
+        parsed.set()  # (the processes wait for the first one)
+        return real(sql, dialect, fingerprint)
+
+    monkeypatch.setattr(statements, "describe", counted)
+    parallel = run(Inputs(pg_logs=(log,), jobs=2)).workload
+    assert parallel == alone
+    assert len(described) == len(alone.shapes)  # each shape parsed once, early or after
+
+
 def test_an_error_in_a_reading_process_is_raised_by_finish(tmp_path, monkeypatch):
     log = tmp_path / "postgresql.log"
     _log(log, 400)
