@@ -75,23 +75,36 @@ class Analysis:
     inputs: dict[str, object] = field(default_factory=dict)
 
 
-def run(inputs: Inputs, progress: ProgressFactory | None = None) -> Analysis:
-    """Analyze the inputs; raises AnalysisError naming the first unusable one."""
-    if not inputs.schema and not inputs.db and not inputs.has_workload():
-        raise AnalysisError(
-            "nothing to analyze: give at least one of --schema, --db, --log, --sql-dir, "
-            "--pg-log or --pg-stat-statements"
-        )
-    # The first PostgreSQL log is read by other processes started first: they read while
-    # this one imports the parser and the graph library (a third of a second), reads the
-    # other inputs, then parses the shapes they announce (their first block's) while they
-    # read on. Further logs start in turn (not all at once: memory).
-    first = _start_pg_log(inputs, inputs.pg_logs[0]) if inputs.pg_logs else None
+def start(inputs: Inputs) -> PgLogReading | None:
+    """Start reading the first --pg-log in other processes, as `run` does when not given
+    this: a caller can do its own start-up work (the CLI, its progress display) meanwhile.
+    """
+    return _start_pg_log(inputs, inputs.pg_logs[0]) if inputs.pg_logs else None
+
+
+def run(
+    inputs: Inputs,
+    progress: ProgressFactory | None = None,
+    started: PgLogReading | None = None,
+) -> Analysis:
+    """Analyze the inputs; raises AnalysisError naming the first unusable one. `started`:
+    what `start(inputs)` returned, if called (run stops its processes in any case)."""
     try:
-        return _run(inputs, first, progress)
+        if not inputs.schema and not inputs.db and not inputs.has_workload():
+            raise AnalysisError(
+                "nothing to analyze: give at least one of --schema, --db, --log, --sql-dir, "
+                "--pg-log or --pg-stat-statements"
+            )
+        # The first PostgreSQL log is read by other processes started first: they read
+        # while this one imports the parser and the graph library (a third of a second),
+        # reads the other inputs, then parses the shapes they announce (their first
+        # block's) while they read on. Further logs start in turn (not all at once: memory).
+        if started is None:
+            started = start(inputs)
+        return _run(inputs, started, progress)
     finally:
-        if first is not None:
-            first.cancel()
+        if started is not None:
+            started.cancel()
 
 
 def _start_pg_log(inputs: Inputs, path: Path) -> PgLogReading:

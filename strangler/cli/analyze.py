@@ -134,7 +134,7 @@ def analyze(as_json: bool, out: Path, **options: Any) -> None:
     from analysis.config import load_settings
     from analysis.errors import AnalysisError
     from analysis.outputs import write_outputs
-    from analysis.pipeline import Inputs, run
+    from analysis.pipeline import Inputs, run, start
     from analysis.report import build_report
     from strangler.settings import ConfigError
 
@@ -168,8 +168,13 @@ def analyze(as_json: bool, out: Path, **options: Any) -> None:
             jobs=settings.jobs,
             max_examples=settings.max_examples,
         )
-        with _progress() as progress:
-            analysis = run(inputs, progress)
+        started = start(inputs)  # a --pg-log's reading processes first: rich loads meanwhile
+        try:
+            with _progress() as progress:
+                analysis = run(inputs, progress, started)
+        finally:
+            if started is not None:
+                started.cancel()
         report = build_report(analysis)
         written = write_outputs(analysis, report, out)
     if as_json:

@@ -462,7 +462,7 @@ def test_the_pipeline_imports_no_parser_or_graph_library_before_it_starts_readin
 def test_run_stops_the_log_readers_when_a_later_input_fails(tmp_path, monkeypatch):
     import multiprocessing
 
-    from analysis.pipeline import Inputs, run
+    from analysis.pipeline import Inputs, run, start
 
     log = tmp_path / "postgresql.log"
     _log(log, 400)
@@ -477,4 +477,13 @@ def test_run_stops_the_log_readers_when_a_later_input_fails(tmp_path, monkeypatc
     _log(second, 100)
     analysis = run(Inputs(pg_logs=(log, second), jobs=2))
     assert analysis.workload.total == 500
+    assert multiprocessing.active_children() == []
+    # started before run (the CLI: its progress display meanwhile), stopped by run
+    inputs = Inputs(pg_logs=(log, second), jobs=2)
+    started = start(inputs)
+    assert started is not None and len(started.children) == 2
+    assert run(inputs, started=started).workload == analysis.workload
+    assert multiprocessing.active_children() == []
+    with pytest.raises(AnalysisError, match="unknown key 'nonsense'"):
+        run(Inputs(pg_logs=(log,), overrides=bad, jobs=2), started=start(inputs))
     assert multiprocessing.active_children() == []
