@@ -10,6 +10,7 @@ import networkx as nx
 from analysis.access import AccessModel
 from analysis.cluster import DEFAULT_RESOLUTION, SCHEMA_RESOLUTION, communities
 from analysis.contexts import Assignment, assign
+from analysis.event_logs import join_log_owners
 from analysis.graph import GraphWeights, table_graph
 from analysis.overrides import Overrides
 from analysis.ownership import (
@@ -56,6 +57,7 @@ def decompose(
     groups = place_reference_data(model, settle_by_writers(model, groups))
     if overrides.contexts is None:  # a context count asked for is kept
         groups = merge_idle(model, graph, detach_independent(model, groups))
+        groups = join_log_owners(model, groups)
     split = assign(model, graph, groups, overrides)
     verdict = judge(model, split.table_context, one_context_share, one_context_coverage)
     if verdict.kind == "one-context" and overrides.contexts is None and len(groups) > 1:

@@ -107,6 +107,11 @@ def judge(
     )
     if contexts < 2:
         reason = "the clustering found no split: every table is used with the others"
+        if coverage is not None:
+            reason += (
+                f" (the commands each touch {100 * coverage:.0f} % of the tables on average;"
+                " with one context no write transactions span contexts)"
+            )
         return verdict("one-context", reason)
     if coverage is not None and coverage >= coverage_threshold:
         reason = (
