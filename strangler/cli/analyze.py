@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -168,8 +170,9 @@ def analyze(as_json: bool, out: Path, **options: Any) -> None:
             jobs=settings.jobs,
             max_examples=settings.max_examples,
         )
-        started = start(inputs)  # a --pg-log's reading processes first: rich loads meanwhile
+        started = start(inputs)  # a --pg-log's reading processes first: imports meanwhile
         try:
+            _load()
             with _progress() as progress:
                 analysis = run(inputs, progress, started)
         finally:
@@ -205,6 +208,30 @@ def _progress() -> Iterator[Callable[[str, int], Callable[[int], None]] | None]:
             return lambda n: bar.advance(task, n)
 
         yield start
+
+
+def _load() -> None:
+    """Import what the run needs (the analysis' libraries, rich) with the cyclic garbage
+    collector off, then set it all aside for its later passes and the one at exit
+    (gc.freeze): a run's modules stay loaded to its end, and walking them again and again
+    cost a tenth of its CPU time."""
+    from analysis.pipeline import preload
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        preload()
+        import rich.console
+        import rich.progress  # noqa: F401
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+        if not _FROZEN_AT_EXIT:
+            _FROZEN_AT_EXIT.append(atexit.register(gc.freeze))
+
+
+_FROZEN_AT_EXIT: list[object] = []
 
 
 def _summary(report: dict[str, Any], out: Path, note: str | None) -> None:
