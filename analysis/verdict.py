@@ -9,7 +9,7 @@ cannot:
   uses half the schema or more, no split leaves any command alone: the workload is one
   context (pgbench's commands touch 75 % of its tables, SmallBank's 80 %, TPC-C's
   59 % of nine). On the positive workloads of the
-  corpus commands touch 12-47 % of the tables (TATP's, a negative control, 50 %).
+  corpus commands touch 9-47 % of the tables, on its negative controls 50-100 %.
 - **Spanning write share**: under the best split the clustering found, the share of the
   write transactions (endpoint calls that write) that would have to write in two or more
   contexts. When most of them would (two in three by default), every one would become a
