@@ -35,9 +35,9 @@ _NUMBER = re.compile(r"\d(?<![\w.]\d)\d*(?:\.\d+)?(?:[eE][-+]?\d+)?(?!\w)")
 # The same two patterns for many statements joined by newlines (none may cross one); the
 # numbers led by [0-9] instead of \d, which lets the engine skip ahead faster (ASCII only).
 _STRING_LINE = re.compile(r"'[^'\n]*'(?:'[^'\n]*')*")
-_NUMBER_ASCII = re.compile(r"[0-9](?<![\w.][0-9])[0-9]*(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?(?!\w)")
+NUMBER_ASCII = re.compile(r"[0-9](?<![\w.][0-9])[0-9]*(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?(?!\w)")
 # what sends a statement to the tokenizer (a one-character search first: much faster)
-_MARKERS = ("?", "$", "%", ":", "#", "--", "/*")
+MARKERS = ("?", "$", "%", ":", "#", "--", "/*")
 _PREFIXED_QUOTE = re.compile(r"'(?<=[EeNnXxBb]')")  # led by the quote: a fast scan
 _SPACE = re.compile(r"\s+")
 # `IN (?, ?, ?)` and multi-row VALUES differ only in how many values a request carried.
@@ -47,7 +47,7 @@ _ROWS = re.compile(r"(\((?:\?, )*\?\))(?:, \1)+")
 
 def _plain(sql: str) -> bool:
     """No comment, placeholder, dollar quote or prefixed string (`E'...'`) in `sql`."""
-    for marker in _MARKERS:
+    for marker in MARKERS:
         if marker in sql:
             return False
     return "'" not in sql or _PREFIXED.search(sql) is None
@@ -99,11 +99,11 @@ def fingerprint_many(statements: list[str], cache: dict[str, str] | None = None)
 
 # Numbers by skeleton: a text's skeleton is the text with every digit made "0". Where a
 # number is replaced depends only on which characters are digits, word characters, dots,
-# signs or `e` (_NUMBER_ASCII's classes), which the skeleton keeps: texts with one skeleton
+# signs or `e` (NUMBER_ASCII's classes), which the skeleton keeps: texts with one skeleton
 # have their numbers at the same places, and differ elsewhere only in the digits of names
 # (`col_17`, `t2`). So the literal-free text is known from the skeleton and those digits,
 # and the number pattern runs once per (skeleton, digits of names), not once per text.
-_ZEROS = str.maketrans("0123456789", "0" * 10)
+DIGITS_TO_ZERO = str.maketrans("0123456789", "0" * 10)
 _SKELETONS: dict[str, tuple[Callable[[str], object] | None, dict[object, str]]] = {}
 _SKELETON_LIMIT = 20_000
 _NEW_SKELETONS_SHARE = 20  # more than 1 in 20 texts with a new skeleton: not worth it
@@ -111,12 +111,12 @@ _NEW_SKELETONS_SHARE = 20  # more than 1 in 20 texts with a new skeleton: not wo
 
 def _numbers_by_skeleton(texts: str) -> list[str]:
     """Normalised texts, numbers `?`, of ASCII texts joined by newlines (strings done)."""
-    skeletons = texts.translate(_ZEROS).split("\n")
+    skeletons = texts.translate(DIGITS_TO_ZERO).split("\n")
     raw = texts.split("\n")
     known = _SKELETONS
     new = set(skeletons).difference(known)
     if len(new) * _NEW_SKELETONS_SHARE > len(skeletons):  # too varied: plainly, then
-        return list(map(_normalise, _NUMBER_ASCII.sub("?", texts).split("\n")))
+        return list(map(_normalise, NUMBER_ASCII.sub("?", texts).split("\n")))
     if len(known) + len(new) > _SKELETON_LIMIT:
         known.clear()
         new = set(skeletons)
@@ -129,7 +129,7 @@ def _numbers_by_skeleton(texts: str) -> list[str]:
         key = digits_of(text) if digits_of is not None else None
         found = done.get(key)
         if found is None:
-            found = done[key] = _normalise(_NUMBER_ASCII.sub("?", text))
+            found = done[key] = _normalise(NUMBER_ASCII.sub("?", text))
         append(found)
     return result
 
@@ -138,7 +138,7 @@ def _name_digits(skeleton: str) -> Callable[[str], object] | None:
     """What picks the digits outside numbers (those of names) from a text of `skeleton`."""
     places: list[int] = []
     end = 0
-    for number in [*_NUMBER_ASCII.finditer(skeleton), None]:
+    for number in [*NUMBER_ASCII.finditer(skeleton), None]:
         stop = number.start() if number is not None else len(skeleton)
         at = skeleton.find("0", end, stop)
         while at >= 0:
@@ -152,7 +152,7 @@ def _name_digits(skeleton: str) -> Callable[[str], object] | None:
 def _not_plain(joined: str, statements: list[str]) -> set[int]:
     """The indexes of the statements `_plain` rejects, found by searching `joined` (the
     statements joined by newlines) for each marker rather than each statement for all."""
-    markers = [marker for marker in _MARKERS if marker[0] in joined and marker in joined]
+    markers = [marker for marker in MARKERS if marker[0] in joined and marker in joined]
     quote = _PREFIXED_QUOTE.search(joined) if "'" in joined else None
     if not markers and quote is None:
         return set()
@@ -191,4 +191,4 @@ def _normalise(text: str) -> str:
     return text
 
 
-__all__ = ["fingerprint", "fingerprint_many"]
+__all__ = ["DIGITS_TO_ZERO", "MARKERS", "NUMBER_ASCII", "fingerprint", "fingerprint_many"]

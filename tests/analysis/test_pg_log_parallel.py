@@ -8,6 +8,7 @@ import sys
 import pytest
 
 import analysis.sources.pg_log as pg_log
+import analysis.sources.pg_log_blocks as pg_log_blocks
 from analysis.errors import AnalysisError
 from analysis.fingerprint import fingerprint
 from analysis.sources.pg_log import PgLogReading, read_pg_log
@@ -133,17 +134,17 @@ def test_block_reader_reads_what_the_line_reader_reads(tmp_path, monkeypatch, pr
     _odd_log(log, random.Random(seed), prefix, 600)
     monkeypatch.setattr(pg_log, "_BLOCK", 700)  # many blocks, cut in many places
     used = []
-    bulk = pg_log._Reader.bulk
+    bulk = pg_log_blocks.BlockReader.bulk
 
     def counting(self, text):
         used.append(bulk(self, text))
         return used[-1]
 
     size = log.stat().st_size
-    monkeypatch.setattr(pg_log._Reader, "bulk", counting)
+    monkeypatch.setattr(pg_log_blocks.BlockReader, "bulk", counting)
     ranges = pg_log._chunks(log, size, 3)
     fast = [pg_log._scan(str(log), prefix, key, a, b) for a, b in ranges]
-    monkeypatch.setattr(pg_log._Reader, "bulk", lambda self, text: False)
+    monkeypatch.setattr(pg_log_blocks.BlockReader, "bulk", lambda self, text: False)
     slow = [pg_log._scan(str(log), prefix, key, a, b) for a, b in ranges]
     for one, other in zip(fast, slow, strict=True):
         assert list(one.counts.items()) == list(other.counts.items())
@@ -232,20 +233,20 @@ def test_the_keyed_reader_reads_what_the_line_reader_reads(
     log = tmp_path / "postgresql.log"
     _keyed_log(log, random.Random(seed), prefix, 3000, odd)
     monkeypatch.setattr(pg_log, "_BLOCK", 8192)
-    monkeypatch.setattr(pg_log, "_NEW_KEYS_SHARE", 0)  # never too varied: keys, always
-    monkeypatch.setattr(pg_log, "_KEYED_TRIES", 10**6)  # and it never stops trying
+    monkeypatch.setattr(pg_log_blocks, "_NEW_KEYS_SHARE", 0)  # never too varied: keys, always
+    monkeypatch.setattr(pg_log_blocks, "_KEYED_TRIES", 10**6)  # and it never stops trying
     used = []
-    keyed = pg_log._Reader.keyed
+    keyed = pg_log_blocks.BlockReader.keyed
 
     def counting(self, text):
         used.append(keyed(self, text))
         return used[-1]
 
-    monkeypatch.setattr(pg_log._Reader, "keyed", counting)
+    monkeypatch.setattr(pg_log_blocks.BlockReader, "keyed", counting)
     size = log.stat().st_size
     ranges = pg_log._chunks(log, size, 2)
     fast = [pg_log._scan(str(log), prefix, key, a, b) for a, b in ranges]
-    monkeypatch.setattr(pg_log._Reader, "bulk", lambda self, text: False)
+    monkeypatch.setattr(pg_log_blocks.BlockReader, "bulk", lambda self, text: False)
     slow = [pg_log._scan(str(log), prefix, key, a, b) for a, b in ranges]
     for one, other in zip(fast, slow, strict=True):
         assert list(one.counts.items()) == list(other.counts.items())
@@ -277,11 +278,13 @@ def test_the_keyed_reader_reads_a_plain_log_by_keys_and_learns_its_shapes_once(
     log = tmp_path / "postgresql.log"
     _plain_log(log)
     monkeypatch.setattr(pg_log, "_BLOCK", 64 * 1024)
-    monkeypatch.setattr(pg_log._Reader, "lines", None)  # the line reader is not needed
-    monkeypatch.setattr(pg_log, "fingerprint_many", None)  # nor the other block passes
+    monkeypatch.setattr(pg_log_blocks.BlockReader, "lines", None)  # the line reader is not needed
+    monkeypatch.setattr(pg_log_blocks, "fingerprint_many", None)  # nor the other block passes
     made = []
-    fingerprint_of = pg_log.fingerprint
-    monkeypatch.setattr(pg_log, "fingerprint", lambda sql: made.append(sql) or fingerprint_of(sql))
+    fingerprint_of = pg_log_blocks.fingerprint
+    monkeypatch.setattr(
+        pg_log_blocks, "fingerprint", lambda sql: made.append(sql) or fingerprint_of(sql)
+    )
     builder = WorkloadBuilder()
     assert read_pg_log(log, builder) == 6000
     assert builder.counts["app_1", "SELECT * FROM t1 WHERE id = ? AND b = ?"] == 1500
@@ -297,11 +300,11 @@ def test_the_keyed_reader_forgets_keys_beyond_its_limit(tmp_path, monkeypatch):
     log = tmp_path / "postgresql.log"
     _plain_log(log)
     monkeypatch.setattr(pg_log, "_BLOCK", 4096)
-    monkeypatch.setattr(pg_log, "_NEW_KEYS_SHARE", 0)
-    monkeypatch.setattr(pg_log, "_KEY_LIMIT", 12)
+    monkeypatch.setattr(pg_log_blocks, "_NEW_KEYS_SHARE", 0)
+    monkeypatch.setattr(pg_log_blocks, "_KEY_LIMIT", 12)
     size = log.stat().st_size
     fast = pg_log._scan(str(log), "%m [%p] %a ", "a", 0, size)
-    monkeypatch.setattr(pg_log._Reader, "bulk", lambda self, text: False)
+    monkeypatch.setattr(pg_log_blocks.BlockReader, "bulk", lambda self, text: False)
     slow = pg_log._scan(str(log), "%m [%p] %a ", "a", 0, size)
     assert list(fast.counts.items()) == list(slow.counts.items())
     assert list(fast.sources.items()) == list(slow.sources.items())
@@ -317,7 +320,7 @@ def test_the_keyed_reader_leaves_quoted_attribution_fields_to_the_line_reader(
         for n in range(400):
             head = f"2026-12-01 10:00:00.000 UTC [7] a'{n % 2}' LOG:  "
             fh.write(f"{head}statement: SELECT * FROM t WHERE id = {n}\n")
-    monkeypatch.setattr(pg_log, "_NEW_KEYS_SHARE", 0)
+    monkeypatch.setattr(pg_log_blocks, "_NEW_KEYS_SHARE", 0)
     builder = WorkloadBuilder()
     assert read_pg_log(log, builder) == 400
     assert builder.counts["a'1'", "SELECT * FROM t WHERE id = ?"] == 200
@@ -332,7 +335,7 @@ def test_a_plain_log_is_read_in_blocks(tmp_path, monkeypatch):
             fh.write(f"{head}statement: SELECT * FROM t{n % 4} WHERE id = {n} AND b = 'x{n}'\n")
             fh.write(f"{head}duration: 0.{n % 1000:03d} ms\n")
     monkeypatch.setattr(pg_log, "_BLOCK", 4096)
-    monkeypatch.setattr(pg_log._Reader, "lines", None)  # the line reader is not needed
+    monkeypatch.setattr(pg_log_blocks.BlockReader, "lines", None)  # the line reader is not needed
     builder = WorkloadBuilder()
     assert read_pg_log(log, builder) == 2000
     assert builder.counts["app_1", "SELECT * FROM t1 WHERE id = ? AND b = ?"] == 500
