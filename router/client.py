@@ -25,7 +25,15 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from router.wire import BodyStream, UpstreamError, _Conn, _parse_head, _Reader, _Stale, _Unsent
+from router.wire import (
+    BodyStream,
+    Conn,
+    DeadlineReader,
+    StaleConnection,
+    Unsent,
+    UpstreamError,
+    parse_head,
+)
 
 Headers = list[tuple[bytes, bytes]]
 __all__ = ["BodyStream", "Client", "Headers", "Origin", "Reply", "UpstreamError", "replayable"]
@@ -80,7 +88,7 @@ class Client:
         # a request that must not be sent twice reuses only a connection idle for less
         # than this (servers close idle keep-alive connections after 2 s or more)
         self.write_reuse_idle = WRITE_REUSE_IDLE_S
-        self._idle: dict[Origin, list[_Conn]] = {}
+        self._idle: dict[Origin, list[Conn]] = {}
 
     async def request(
         self,
@@ -107,9 +115,9 @@ class Client:
                 return await self._exchange(
                     origin, conn, method, target, headers, body, timeout, stream_over
                 )
-            except _Unsent:
+            except Unsent:
                 pass  # nothing was sent: safe to send again, whatever the method
-            except _Stale:
+            except StaleConnection:
                 if not replay:  # the upstream may have processed it before closing
                     raise UpstreamError(
                         "protocol",
@@ -121,7 +129,7 @@ class Client:
             return await self._exchange(
                 origin, conn, method, target, headers, body, timeout, stream_over
             )
-        except _Stale:
+        except StaleConnection:
             raise UpstreamError("protocol", f"{url} closed the connection") from None
 
     def close(self) -> None:
@@ -130,7 +138,7 @@ class Client:
                 c.close()
         self._idle.clear()
 
-    def _take(self, origin: Origin, max_idle: float | None = None) -> _Conn | None:
+    def _take(self, origin: Origin, max_idle: float | None = None) -> Conn | None:
         """The most recently pooled live connection; with `max_idle`, only if idle for
         less than that many seconds (else it is closed and None says: open a new one)."""
         pool = self._idle.get(origin)
@@ -147,7 +155,7 @@ class Client:
             return conn
         return None
 
-    def _give(self, origin: Origin, conn: _Conn) -> None:
+    def _give(self, origin: Origin, conn: Conn) -> None:
         pool = self._idle.setdefault(origin, [])
         if len(pool) < self.max_idle:
             conn.idle_since = time.monotonic()
@@ -155,7 +163,7 @@ class Client:
         else:
             conn.close()
 
-    async def _connect(self, origin: Origin) -> _Conn:
+    async def _connect(self, origin: Origin) -> Conn:
         ssl = True if origin.scheme == "https" else None
         try:
             reader, writer = await asyncio.wait_for(
@@ -170,12 +178,12 @@ class Client:
             raise UpstreamError(
                 "connect", f"cannot connect to {origin.host}:{origin.port}: {exc.strerror or exc}"
             ) from None
-        return _Conn(reader, writer)
+        return Conn(reader, writer)
 
     async def _exchange(
         self,
         origin: Origin,
-        conn: _Conn,
+        conn: Conn,
         method: str,
         target: str,
         headers: Headers,
@@ -199,7 +207,7 @@ class Client:
             conn.writer.write(b"\r\n".join(lines) + b"\r\n\r\n" + body)
         except (OSError, RuntimeError):  # uvloop: RuntimeError once the transport is closed
             conn.close()  # nothing was sent: safe to try again on a new connection
-            raise _Unsent from None
+            raise Unsent from None
         try:
             reply, reusable = await self._read(conn, method, timeout, stream_over)
         except BaseException:
@@ -214,12 +222,12 @@ class Client:
         return reply
 
     async def _read(
-        self, conn: _Conn, method: str, timeout: float, stream_over: int | None = None
+        self, conn: Conn, method: str, timeout: float, stream_over: int | None = None
     ) -> tuple[Reply, bool]:
-        reader = _Reader(conn, asyncio.get_running_loop().time() + timeout, timeout)
+        reader = DeadlineReader(conn, asyncio.get_running_loop().time() + timeout, timeout)
         while True:
             head = await reader.until(b"\r\n\r\n")
-            status, headers, version = _parse_head(head)
+            status, headers, version = parse_head(head)
             if not 100 <= status < 200 or status == 101:
                 break
         values = {k.lower(): v for k, v in headers}

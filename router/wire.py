@@ -25,7 +25,9 @@ class UpstreamError(Exception):
         self.kind = kind  # "connect", "timeout" or "protocol"
 
 
-class _Conn:
+class Conn:
+    """A pooled keep-alive connection to an upstream: streams, read-ahead buffer, idle time."""
+
     __slots__ = ("buffer", "idle_since", "reader", "writer")
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -38,15 +40,15 @@ class _Conn:
             self.writer.close()
 
 
-class _Stale(Exception):
+class StaleConnection(Exception):
     """A reused connection closed before answering (the request may have been processed)."""
 
 
-class _Unsent(_Stale):
+class Unsent(StaleConnection):
     """A reused connection refused the request's write: nothing was sent."""
 
 
-def _parse_head(head: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+def parse_head(head: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     lines = head.split(b"\r\n")
     parts = lines[0].split(b" ", 2)
     if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
@@ -60,10 +62,10 @@ def _parse_head(head: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     return int(parts[1]), headers, parts[0]
 
 
-class _Reader:
+class DeadlineReader:
     """Buffered reads with one overall deadline; EOF before any byte means a stale conn."""
 
-    def __init__(self, conn: _Conn, deadline: float, timeout: float) -> None:
+    def __init__(self, conn: Conn, deadline: float, timeout: float) -> None:
         self.conn, self.deadline, self.timeout = conn, deadline, timeout
         self.buf = conn.buffer
         self.pos = 0
@@ -84,10 +86,10 @@ class _Reader:
             raise UpstreamError("timeout", f"no response within {self.timeout:g}s") from None
         except OSError:
             if not self.received:
-                raise _Stale() from None
+                raise StaleConnection() from None
             raise UpstreamError("protocol", "connection reset mid-response") from None
         if not data and not self.received:
-            raise _Stale()
+            raise StaleConnection()
         self.received = True
         return data
 
@@ -193,7 +195,9 @@ class BodyStream:
 
     PIECE = 65536
 
-    def __init__(self, conn: _Conn, reader: _Reader, length: int | None, chunked: bool) -> None:
+    def __init__(
+        self, conn: Conn, reader: DeadlineReader, length: int | None, chunked: bool
+    ) -> None:
         self.conn, self.reader = conn, reader
         self.length, self.chunked = length, chunked
         self._client: Client | None = None
