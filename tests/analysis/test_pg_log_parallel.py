@@ -160,7 +160,7 @@ def test_block_reader_reads_what_the_line_reader_reads(tmp_path, monkeypatch, pr
     assert False in used
 
 
-# Statements the keyed reader (_Reader.keyed) must tell apart, or leave to others: names
+# Statements the keyed reader (BlockReader.keyed) must tell apart, or leave to others: names
 # whose digits differ (one skeleton, several shapes), numbers beside strings and names,
 # escaped quotes, digits in strings, markers of the tokenizer (casts, placeholders,
 # comments holding quotes), prefixed strings, LOG inside a string, empty statements.
