@@ -8,6 +8,7 @@ from analysis.contexts import Assignment, assign
 from analysis.graph import table_graph
 from analysis.overrides import Overrides
 from analysis.sources.ddl import schema_from_text
+from analysis.sources.pg_log_lines import Part
 from analysis.workload import WorkloadBuilder
 
 SHOP = [
@@ -63,3 +64,17 @@ def split_of(model: AccessModel, overrides: Overrides | None = None) -> Assignme
     graph = table_graph(model)
     groups = communities(graph, overrides.resolution or DEFAULT_RESOLUTION, 42, overrides.contexts)
     return assign(model, graph, groups, overrides)
+
+
+def assert_same_scans(fast: list[Part], slow: list[Part]) -> None:
+    """Two readings of the same log ranges (pg_log._scan) counted, sampled and located the
+    same statements, in the same order."""
+    for one, other in zip(fast, slow, strict=True):
+        assert list(one.counts.items()) == list(other.counts.items())
+        assert list(one.samples.items()) == list(other.samples.items())
+        assert list(one.sources.items()) == list(other.sources.items())
+        assert (one.statements, one.malformed, one.rejected) == (
+            other.statements,
+            other.malformed,
+            other.rejected,
+        )
