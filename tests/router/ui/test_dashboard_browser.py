@@ -41,10 +41,25 @@ def log_in(browser: Any, router: Any, token: str = TOKEN, name: str = "alice") -
     submit.click()
     # The form posts and the server answers with a new page (or a redirect): wait until the
     # login page is gone, else the caller reads the old page (0 routes seen once in CI).
-    from selenium.webdriver.support import expected_conditions
-
-    wait(browser, expected_conditions.staleness_of(submit))
+    wait(browser, lambda _: _gone(submit))
     wait(browser, lambda b: b.execute_script("return document.readyState") == "complete")
+
+
+def _gone(element: Any) -> bool:
+    """Whether `element` belongs to a page the browser has left. Mid-navigation Chrome may
+    answer "Node with given id does not belong to the document" instead of a stale
+    reference (seen in CI): the node is the old document's, so it is gone too."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as error:
+        if "does not belong to the document" in str(error.msg):
+            return True
+        raise
+    return False
 
 
 def row(browser: Any, route: str) -> Any:
